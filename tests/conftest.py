@@ -1,0 +1,82 @@
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.test import Client
+
+PASSWORD = "correct horse battery staple"
+
+CHROME_WINDOWS = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
+)
+SAFARI_IPHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1"
+)
+FIREFOX_LINUX = "Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0"
+
+SESSION_ENGINES = [
+    "django.contrib.sessions.backends.db",
+    "django.contrib.sessions.backends.cached_db",
+    "django.contrib.sessions.backends.cache",
+    "django.contrib.sessions.backends.file",
+    "django.contrib.sessions.backends.signed_cookies",
+]
+
+
+@pytest.fixture(autouse=True)
+def _fast_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(params=SESSION_ENGINES, ids=lambda engine: engine.rsplit(".", 1)[-1])
+def session_engine(request, settings, tmp_path):
+    settings.SESSION_ENGINE = request.param
+    settings.SESSION_FILE_PATH = str(tmp_path)
+    from django.core.cache import cache
+
+    cache.clear()
+    return request.param
+
+
+@pytest.fixture
+def make_user(db):
+    def make(username, *, superuser=False, groups=(), **fields):
+        User = get_user_model()
+        if superuser:
+            user = User.objects.create_superuser(username, f"{username}@example.com", PASSWORD)
+        else:
+            user = User.objects.create_user(username, f"{username}@example.com", PASSWORD, **fields)
+        for name in groups:
+            user.groups.add(Group.objects.get_or_create(name=name)[0])
+        if not superuser and not groups:
+            # Wagtail admin access, nothing else.
+            from django.contrib.auth.models import Permission
+
+            user.user_permissions.add(Permission.objects.get(codename="access_admin"))
+        return user
+
+    return make
+
+
+@pytest.fixture
+def browser_client():
+    """A Client that behaves like one browser: fixed User-Agent and address, cookies kept."""
+
+    def make(user_agent=CHROME_WINDOWS, ip="203.0.113.10", **extra):
+        return Client(HTTP_USER_AGENT=user_agent, REMOTE_ADDR=ip, **extra)
+
+    return make
+
+
+def admin_login(client, user, password=PASSWORD):
+    """Log in through Wagtail's real admin login form."""
+    response = client.post("/admin/login/", {"username": user.get_username(), "password": password})
+    assert response.status_code == 302, response.content[:500]
+    return response
+
+
+def is_logged_in(client):
+    """True when the admin dashboard renders for this client rather than redirecting."""
+    response = client.get("/admin/")
+    return response.status_code == 200

@@ -1,0 +1,79 @@
+"""The public Python API of wagtail-2fa-sessions.
+
+Admin views, bulk actions, management commands, django-q2 tasks and other apps call
+these functions and nothing deeper. Mutating functions return the number of records
+they changed. Definitions (active session, device, revoke, delete) are in the docs.
+"""
+
+from . import operations, stats
+from .models import SessionRecord
+
+__all__ = [
+    "active_sessions",
+    "cleanup_expired",
+    "delete_all",
+    "reset_2fa",
+    "reset_all_2fa",
+    "revoke_all",
+    "revoke_session",
+    "revoke_user_sessions",
+    "summary",
+]
+
+
+def summary():
+    """The dashboard figures as a dict: ``active_sessions``, ``active_users``,
+    ``unique_devices``, ``expiring_today``, ``users_total``, ``users_with_2fa``."""
+    return stats.summary()
+
+
+def active_sessions(user=None):
+    """A queryset of active session records (not ended, not revoked, not expired, not
+    caught by a Revoke All), of one user when ``user`` is given."""
+    queryset = SessionRecord.objects.active().select_related("user")
+    if user is not None:
+        queryset = queryset.filter(user=user)
+    return queryset
+
+
+def revoke_session(record, *, by=None, reason=""):
+    """Revoke one session record: the session is logged out at its very next request on
+    every session engine and its data is dropped from the store. Returns 1, or 0 if it
+    was already revoked or ended."""
+    return operations.revoke_session(record, by=by, reason=reason)
+
+
+def revoke_user_sessions(user, *, by=None, reason="", keep=None):
+    """Revoke all active sessions of ``user``; ``keep`` (records or ids) survive.
+    Returns how many were revoked."""
+    return operations.revoke_user_sessions(user, by=by, reason=reason, keep=keep)
+
+
+def revoke_all(*, by=None, keep=None):
+    """Revoke every active session; ``keep`` (records or ids, e.g. the admin's own)
+    survive. Everyone else is logged out at once and must log in and pass 2FA again."""
+    return operations.revoke_all(by=by, keep=keep)
+
+
+def delete_all(*, by=None):
+    """Delete every session record and all session data the store keeps. Returns the
+    number of records deleted."""
+    return operations.delete_all(by=by)
+
+
+def cleanup_expired():
+    """Delete records of sessions that ended, were revoked or expired longer than
+    ``WAGTAIL_2FA_SESSIONS_RETENTION`` ago, and the session store's expired data.
+    Returns the number of records deleted."""
+    return operations.cleanup_expired()
+
+
+def reset_2fa(user, *, by=None):
+    """Delete all of ``user``'s 2FA devices; their sessions lose the verified state at
+    once. Returns the number of devices deleted."""
+    return operations.reset_2fa(user, by=by)
+
+
+def reset_all_2fa(*, by=None):
+    """:func:`reset_2fa` for every user. Returns the number of devices deleted."""
+    return operations.reset_all_2fa(by=by)

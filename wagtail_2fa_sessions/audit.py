@@ -1,0 +1,27 @@
+"""Audit-trail entries in Wagtail's history, one action name per operation."""
+
+from wagtail.log_actions import log
+
+REVOKE_SESSION = "wagtail_2fa_sessions.revoke_session"
+REVOKE_USER_SESSIONS = "wagtail_2fa_sessions.revoke_user_sessions"
+REVOKE_ALL = "wagtail_2fa_sessions.revoke_all"
+DELETE_ALL = "wagtail_2fa_sessions.delete_all"
+CLEANUP = "wagtail_2fa_sessions.cleanup"
+RESET_2FA = "wagtail_2fa_sessions.reset_2fa"
+RESET_ALL_2FA = "wagtail_2fa_sessions.reset_all_2fa"
+
+LABELS = {
+    REVOKE_SESSION: ("Revoke session", "Revoked a session"),
+    REVOKE_USER_SESSIONS: ("Revoke user's sessions", "Revoked sessions of a user"),
+    REVOKE_ALL: ("Revoke all sessions", "Revoked all active sessions"),
+    DELETE_ALL: ("Delete all sessions", "Deleted all sessions"),
+    CLEANUP: ("Clean up expired sessions", "Cleaned up expired sessions"),
+    RESET_2FA: ("Reset 2FA", "Reset two-factor authentication"),
+    RESET_ALL_2FA: ("Reset all 2FA", "Reset two-factor authentication for every user"),
+}
+
+
+def record(instance, action, by=None, **data):
+    """Log ``action`` on ``instance``; ``by`` may be None for commands and schedules."""
+    user = by if getattr(by, "pk", None) else None
+    return log(instance=instance, action=action, user=user, data=data)

@@ -1,0 +1,68 @@
+"""``manage.py check`` catches the installation mistakes that would silently disable
+revocation: a missing or misplaced middleware, a missing app."""
+
+from django.apps import apps
+from django.conf import settings
+from django.core.checks import Error, Tags, Warning, register
+
+MIDDLEWARE = "wagtail_2fa_sessions.middleware.SessionTrackingMiddleware"
+AUTH_MIDDLEWARE = "django.contrib.auth.middleware.AuthenticationMiddleware"
+OTP_MIDDLEWARE = "django_otp.middleware.OTPMiddleware"
+REQUIRED_APPS = ("django.contrib.sessions", "django_otp", "django_q")
+
+
+@register(Tags.security, Tags.compatibility)
+def check_middleware(app_configs, **kwargs):
+    middleware = list(settings.MIDDLEWARE)
+    if MIDDLEWARE not in middleware:
+        return [
+            Error(
+                "SessionTrackingMiddleware is not in MIDDLEWARE, so revoked sessions keep working.",
+                hint=f"Add '{MIDDLEWARE}' after '{OTP_MIDDLEWARE}'.",
+                id="wagtail_2fa_sessions.E001",
+            )
+        ]
+    errors = []
+    position = middleware.index(MIDDLEWARE)
+    for required, code in ((AUTH_MIDDLEWARE, "E002"), (OTP_MIDDLEWARE, "E003")):
+        if required not in middleware:
+            errors.append(
+                Error(
+                    f"'{required}' is not in MIDDLEWARE.",
+                    hint=f"Add it before '{MIDDLEWARE}'.",
+                    id=f"wagtail_2fa_sessions.{code}",
+                )
+            )
+        elif middleware.index(required) > position:
+            errors.append(
+                Error(
+                    f"'{MIDDLEWARE}' must come after '{required}'.",
+                    hint="Move SessionTrackingMiddleware below it in MIDDLEWARE.",
+                    id=f"wagtail_2fa_sessions.{code}",
+                )
+            )
+    return errors
+
+
+@register(Tags.compatibility)
+def check_apps(app_configs, **kwargs):
+    errors = [
+        Error(
+            f"'{app}' must be in INSTALLED_APPS for wagtail_2fa_sessions.",
+            id="wagtail_2fa_sessions.E004",
+        )
+        for app in REQUIRED_APPS
+        if not apps.is_installed(app)
+    ]
+    names = [config.name for config in apps.get_app_configs()]
+    ours = names.index("wagtail_2fa_sessions")
+    for later in ("wagtail.admin", "wagtail.users"):
+        if later in names and names.index(later) < ours:
+            errors.append(
+                Warning(
+                    f"'wagtail_2fa_sessions' should come before '{later}' in INSTALLED_APPS.",
+                    hint="Its templates extend Wagtail's; listed later, they are not used.",
+                    id="wagtail_2fa_sessions.W001",
+                )
+            )
+    return errors

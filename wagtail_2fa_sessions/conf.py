@@ -1,0 +1,47 @@
+"""Every setting the plugin reads, with its default, in one place.
+
+Settings are read on each access (not cached at import) so ``override_settings``
+in tests and per-request changes behave as Django users expect.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+
+PREFIX = "WAGTAIL_2FA_SESSIONS_"
+
+DEFAULTS = {
+    # Seconds between two writes of a session's last activity and expiry.
+    "ACTIVITY_INTERVAL": 60,
+    # The long-lived device cookie that tells two browsers apart.
+    "DEVICE_COOKIE_NAME": "wagtail_2fa_device",
+    "DEVICE_COOKIE_AGE": 2 * 365 * 24 * 60 * 60,
+    # How many reverse proxies in front of the site append to X-Forwarded-For.
+    # 0 trusts REMOTE_ADDR alone; a spoofed header is then ignored.
+    "TRUSTED_PROXIES": 0,
+    # The META key holding the forwarded client address when TRUSTED_PROXIES > 0.
+    "PROXY_HEADER": "HTTP_X_FORWARDED_FOR",
+    # Raw User-Agent strings are cut to this many characters before storage and parsing.
+    "USER_AGENT_MAX_LENGTH": 512,
+    # Optional plugin-enforced timeouts in seconds (None: the session engine alone decides).
+    "IDLE_TIMEOUT": None,
+    "ABSOLUTE_TIMEOUT": None,
+    # Retention of ended, revoked and expired records before Clean Up Expired removes them.
+    "RETENTION": timedelta(days=30),
+    # Largest number of rows a single maintenance statement touches.
+    "BATCH_SIZE": 5000,
+}
+
+
+def get(name):
+    return getattr(settings, PREFIX + name, DEFAULTS[name])
+
+
+def seconds(name):
+    """A duration setting as seconds, accepting a number or a ``timedelta``."""
+    value = get(name)
+    if value is None:
+        return None
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    return float(value)

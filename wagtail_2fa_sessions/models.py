@@ -1,0 +1,149 @@
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def latest_cutoff():
+    """A scalar subquery: the newest Revoke All / Delete All instant, or the epoch."""
+    newest = GlobalRevocation.objects.order_by("-revoked_before").values("revoked_before")[:1]
+    return Coalesce(Subquery(newest), Value(EPOCH))
+
+
+class SessionRecordQuerySet(models.QuerySet):
+    def active(self, now=None):
+        """Sessions that still let their user in: not ended, not revoked, not expired,
+        and issued after the latest global revocation."""
+        return self.filter(
+            ended_at__isnull=True,
+            revoked_at__isnull=True,
+            expires_at__gt=now or timezone.now(),
+            valid_since__gte=latest_cutoff(),
+        )
+
+    def inactive(self, now=None):
+        """The complement of :meth:`active`."""
+        return self.filter(
+            Q(ended_at__isnull=False)
+            | Q(revoked_at__isnull=False)
+            | Q(expires_at__lte=now or timezone.now())
+            | Q(valid_since__lt=latest_cutoff())
+        )
+
+
+class SessionRecord(models.Model):
+    """One login of one user in one browser, whatever the session engine."""
+
+    class DeviceType(models.TextChoices):
+        DESKTOP = "desktop", _("Desktop")
+        MOBILE = "mobile", _("Mobile")
+        TABLET = "tablet", _("Tablet")
+        BOT = "bot", _("Bot")
+        OTHER = "other", _("Other")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="twofactor_session_records",
+        verbose_name=_("user"),
+    )
+    # The session store's key, kept current when it rotates, so deleting a record can
+    # delete the store's data too. Empty for signed_cookies, which store nothing server-side.
+    # Never rendered, logged or put in a URL.
+    session_key = models.CharField(max_length=40, blank=True, default="", editable=False)
+    device_id = models.CharField(_("device"), max_length=64, db_index=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.TextField(_("user agent"), blank=True, default="")
+    browser = models.CharField(_("browser"), max_length=100, blank=True, default="")
+    os = models.CharField(_("operating system"), max_length=100, blank=True, default="")
+    device_type = models.CharField(
+        _("device type"), max_length=10, choices=DeviceType.choices, default=DeviceType.OTHER
+    )
+    created_at = models.DateTimeField(_("logged in"), default=timezone.now, db_index=True)
+    # Compared with GlobalRevocation.revoked_before. Equals created_at unless the session
+    # was kept through a Revoke All.
+    valid_since = models.DateTimeField(default=timezone.now)
+    last_activity = models.DateTimeField(_("last activity"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires"))
+    ended_at = models.DateTimeField(_("logged out"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("revoked by"),
+    )
+    revoked_reason = models.CharField(_("reason"), max_length=255, blank=True, default="")
+    verified_at = models.DateTimeField(_("2FA verified"), null=True, blank=True)
+    # The django-otp app label of the device that verified the session, e.g. "otp_totp".
+    verified_device_type = models.CharField(max_length=64, blank=True, default="")
+
+    objects = SessionRecordQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("session")
+        verbose_name_plural = _("sessions")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["expires_at"],
+                condition=Q(ended_at__isnull=True, revoked_at__isnull=True),
+                name="w2fa_open_expiry_idx",
+            ),
+            models.Index(fields=["user", "-last_activity"], name="w2fa_user_activity_idx"),
+        ]
+        permissions = [
+            ("view_dashboard", _("Can view the 2FA & sessions dashboard")),
+            ("manage_sessions", _("Can revoke and delete sessions")),
+            ("reset_2fa", _("Can reset users' two-factor authentication")),
+        ]
+
+    def __str__(self):
+        return (
+            f"{self.user} on {self.browser or 'unknown browser'} ({self.created_at:%Y-%m-%d %H:%M})"
+        )
+
+    @property
+    def status(self):
+        if self.revoked_at:
+            return "revoked"
+        if self.ended_at:
+            return "ended"
+        if self.expires_at <= timezone.now():
+            return "expired"
+        return "active"
+
+
+class GlobalRevocation(models.Model):
+    """Revoke All and Delete All in constant time: every session issued before
+    ``revoked_before`` stops working at its next request, before any per-record work."""
+
+    class Kind(models.TextChoices):
+        REVOKE_ALL = "revoke_all", _("Revoke all")
+        DELETE_ALL = "delete_all", _("Delete all")
+
+    revoked_before = models.DateTimeField(db_index=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reason = models.CharField(max_length=255, blank=True, default="")
+
+    class Meta:
+        verbose_name = _("global revocation")
+        ordering = ["-revoked_before"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} at {self.revoked_before:%Y-%m-%d %H:%M:%S}"

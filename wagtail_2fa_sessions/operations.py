@@ -1,0 +1,153 @@
+"""The one implementation of each operation on sessions and 2FA devices.
+
+Views, bulk actions, management commands and django-q2 tasks all call these through
+:mod:`wagtail_2fa_sessions.api`; none of them re-implements any of it.
+"""
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+
+from . import audit, conf, stores, twofactor
+from .batching import in_batches
+from .models import GlobalRevocation, SessionRecord
+
+
+def _actor(by):
+    return by if getattr(by, "pk", None) else None
+
+
+def _record_ids(keep):
+    """``keep`` may be a record, an id, or an iterable of either."""
+    if keep is None:
+        return []
+    if isinstance(keep, SessionRecord | int | str):
+        keep = [keep]
+    return [item.pk if isinstance(item, SessionRecord) else int(item) for item in keep]
+
+
+def _revoke_pks(pks, *, at, by, reason):
+    """Mark the given open records revoked and drop their data from the session store."""
+    records = SessionRecord.objects.filter(
+        pk__in=pks, revoked_at__isnull=True, ended_at__isnull=True
+    )
+    keys = list(records.exclude(session_key="").values_list("session_key", flat=True))
+    changed = records.update(revoked_at=at, revoked_by=_actor(by), revoked_reason=reason[:255])
+    stores.delete_session_data(keys)
+    return changed
+
+
+def revoke_session(record, *, by=None, reason=""):
+    """Revoke one session: it stops working at its next request on every engine."""
+    changed = _revoke_pks([record.pk], at=timezone.now(), by=by, reason=reason)
+    if changed:
+        audit.record(record, audit.REVOKE_SESSION, by=by, reason=reason, user_id=record.user_id)
+    return changed
+
+
+def revoke_user_sessions(user, *, by=None, reason="", keep=None):
+    """Revoke every active session of ``user`` except those in ``keep``."""
+    now = timezone.now()
+    queryset = SessionRecord.objects.active(now).filter(user=user).exclude(pk__in=_record_ids(keep))
+    changed = in_batches(queryset, lambda pks: _revoke_pks(pks, at=now, by=by, reason=reason))
+    if changed:
+        audit.record(user, audit.REVOKE_USER_SESSIONS, by=by, reason=reason, count=changed)
+    return changed
+
+
+def begin_revoke_all(*, by=None, keep=None, reason="", kind=GlobalRevocation.Kind.REVOKE_ALL):
+    """Log everyone out in constant time: one row that every session issued before now
+    fails against at its next request. ``keep`` survives it."""
+    with transaction.atomic():
+        now = timezone.now()
+        kept = _record_ids(keep)
+        if kept:
+            SessionRecord.objects.active(now).filter(pk__in=kept).update(valid_since=now)
+        return GlobalRevocation.objects.create(
+            revoked_before=now, kind=kind, by=_actor(by), reason=reason[:255]
+        )
+
+
+def finish_revoke_all(revocation, *, on_progress=None):
+    """The per-record bookkeeping after :func:`begin_revoke_all`, in batches, re-runnable."""
+    queryset = SessionRecord.objects.filter(
+        revoked_at__isnull=True,
+        ended_at__isnull=True,
+        expires_at__gt=revocation.revoked_before,
+        valid_since__lt=revocation.revoked_before,
+    )
+    return in_batches(
+        queryset,
+        lambda pks: _revoke_pks(
+            pks,
+            at=revocation.revoked_before,
+            by=revocation.by,
+            reason=revocation.reason or str(revocation.get_kind_display()),
+        ),
+        on_progress,
+    )
+
+
+def revoke_all(*, by=None, keep=None, reason=""):
+    """Revoke every active session (except ``keep``)."""
+    revocation = begin_revoke_all(by=by, keep=keep, reason=reason)
+    changed = finish_revoke_all(revocation)
+    audit.record(revocation, audit.REVOKE_ALL, by=by, count=changed)
+    return changed
+
+
+def _delete_pks(pks):
+    records = SessionRecord.objects.filter(pk__in=pks)
+    keys = list(records.exclude(session_key="").values_list("session_key", flat=True))
+    stores.delete_session_data(keys)
+    deleted, _ = records.delete()
+    return deleted
+
+
+def delete_all(*, by=None, on_progress=None):
+    """Delete every record and its session data; everyone is logged out at once."""
+    revocation = begin_revoke_all(by=by, kind=GlobalRevocation.Kind.DELETE_ALL)
+    deleted = in_batches(
+        SessionRecord.objects.filter(valid_since__lt=revocation.revoked_before),
+        _delete_pks,
+        on_progress,
+    )
+    stores.delete_all_session_data()
+    audit.record(revocation, audit.DELETE_ALL, by=by, count=deleted)
+    return deleted
+
+
+def cleanup_expired(*, on_progress=None):
+    """Remove records of sessions that ended, were revoked or expired more than
+    ``RETENTION`` ago, then the session engine's own expired data. Active sessions
+    are never touched."""
+    threshold = timezone.now() - conf.get("RETENTION")
+    old = Q(ended_at__lt=threshold) | Q(revoked_at__lt=threshold) | Q(expires_at__lt=threshold)
+    cutoff = GlobalRevocation.objects.aggregate(latest=Max("revoked_before"))["latest"]
+    if cutoff is not None and cutoff < threshold:
+        old |= Q(valid_since__lt=cutoff)
+    deleted = in_batches(SessionRecord.objects.filter(old), _delete_pks, on_progress)
+    stores.clear_expired()
+    return deleted
+
+
+def reset_2fa(user, *, by=None):
+    """Delete all of ``user``'s django-otp devices; their sessions lose the verified state."""
+    deleted = 0
+    with transaction.atomic():
+        for model in twofactor.device_models():
+            count, _ = model._default_manager.filter(user=user).delete()
+            deleted += count
+        SessionRecord.objects.filter(user=user, verified_at__isnull=False).update(
+            verified_at=None, verified_device_type=""
+        )
+    if deleted:
+        audit.record(user, audit.RESET_2FA, by=by, devices=deleted)
+    return deleted
+
+
+def reset_all_2fa(*, by=None):
+    """:func:`reset_2fa` for every user with a device."""
+    users = get_user_model()._default_manager.filter(twofactor.has_2fa_q()).order_by("pk")
+    return sum(reset_2fa(user, by=by) for user in users.iterator())

@@ -1,0 +1,86 @@
+"""Removing session data from whatever store SESSION_ENGINE keeps it in."""
+
+import contextlib
+import logging
+import os
+from importlib import import_module
+
+from django.conf import settings
+from django.contrib.sessions.backends import cache as cache_backend
+from django.contrib.sessions.backends import db as db_backend
+from django.contrib.sessions.backends import signed_cookies
+from django.core.cache import caches
+
+logger = logging.getLogger(__name__)
+
+
+def session_store_class():
+    return import_module(settings.SESSION_ENGINE).SessionStore
+
+
+def stores_server_side():
+    """False for engines such as signed_cookies that keep nothing on the server."""
+    return not issubclass(session_store_class(), signed_cookies.SessionStore)
+
+
+def delete_session_data(session_keys):
+    """Delete the given keys from the session store, in one statement per store where the
+    engine allows it. Missing keys are ignored, so this is safe to repeat."""
+    keys = [key for key in session_keys if key]
+    if not keys or not stores_server_side():
+        return
+    store_class = session_store_class()
+    if issubclass(store_class, db_backend.SessionStore):
+        # db and cached_db (and custom stores built on them): one DELETE.
+        store_class.get_model_class().objects.filter(session_key__in=keys).delete()
+    if hasattr(store_class, "cache_key_prefix"):  # cache and cached_db
+        caches[settings.SESSION_CACHE_ALIAS].delete_many(
+            [store_class.cache_key_prefix + key for key in keys]
+        )
+    if not (
+        issubclass(store_class, db_backend.SessionStore)
+        or issubclass(store_class, cache_backend.SessionStore)
+    ):
+        # file and third-party engines: the public per-key API.
+        for key in keys:
+            try:
+                store_class(session_key=key).delete(key)
+            except Exception:
+                logger.exception("Could not delete session data from %s", settings.SESSION_ENGINE)
+
+
+def clear_expired():
+    """The engine's own expiry sweep (what ``clearsessions`` runs)."""
+    store_class = session_store_class()
+    # The cache engine raises NotImplementedError: the cache expires its own entries.
+    with contextlib.suppress(NotImplementedError):
+        store_class.clear_expired()
+
+
+def delete_all_session_data():
+    """Remove every session the store can enumerate (database rows, session files)."""
+    store_class = session_store_class()
+    if issubclass(store_class, db_backend.SessionStore):
+        from .batching import in_batches
+
+        model = store_class.get_model_class()
+        in_batches(
+            model.objects.all(),
+            lambda pks: _delete_store_rows(model, pks),
+        )
+    storage_path = getattr(store_class, "_get_storage_path", None)
+    if storage_path is not None:
+        path = storage_path()
+        prefix = settings.SESSION_COOKIE_NAME
+        for name in os.listdir(path):
+            if name.startswith(prefix):
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(os.path.join(path, name))
+
+
+def _delete_store_rows(model, pks):
+    deleted, _ = model.objects.filter(pk__in=pks).delete()
+    caches_to_clear = getattr(session_store_class(), "cache_key_prefix", None)
+    if caches_to_clear:
+        caches[settings.SESSION_CACHE_ALIAS].delete_many([caches_to_clear + pk for pk in pks])
+    return deleted

@@ -1,0 +1,18 @@
+from django.contrib.auth.models import Permission
+from wagtail import hooks
+
+from . import audit
+
+
+@hooks.register("register_log_actions")
+def register_log_actions(actions):
+    for action, (label, message) in audit.LABELS.items():
+        actions.register_action(action, label, message)
+
+
+@hooks.register("register_permissions")
+def register_permissions():
+    return Permission.objects.filter(
+        content_type__app_label="wagtail_2fa_sessions",
+        codename__in=["view_dashboard", "manage_sessions", "reset_2fa"],
+    )
