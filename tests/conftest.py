@@ -80,3 +80,42 @@ def is_logged_in(client):
     """True when the admin dashboard renders for this client rather than redirecting."""
     response = client.get("/admin/")
     return response.status_code == 200
+
+
+@pytest.fixture(scope="session")
+def chromium_path():
+    """Debian's chromium, or a skip saying how to get it (playwright cannot download one here)."""
+    import shutil
+
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not path:
+        pytest.skip("No Chromium found: install Debian's 'chromium' package to run browser tests")
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        pytest.skip("The 'playwright' package is not installed")
+    return path
+
+
+@pytest.fixture
+def browser_page(chromium_path, live_server, monkeypatch):
+    """A fresh headless Chromium page; use ``live_server.url`` as the base URL."""
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the test's ORM calls are
+    # still synchronous and safe.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium_path,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        try:
+            yield page
+        finally:
+            context.close()
+            browser.close()
