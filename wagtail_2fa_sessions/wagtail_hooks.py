@@ -1,7 +1,8 @@
 from django.contrib.auth.models import Permission
+from django.urls import include, path
 from wagtail import hooks
 
-from . import audit
+from . import admin_urls, audit
 
 
 @hooks.register("register_log_actions")
@@ -16,3 +17,8 @@ def register_permissions():
         content_type__app_label="wagtail_2fa_sessions",
         codename__in=["view_dashboard", "manage_sessions", "reset_2fa"],
     )
+
+
+@hooks.register("register_admin_urls")
+def register_admin_urls():
+    return [path("2fa-sessions/", include(admin_urls, namespace="wagtail_2fa_sessions"))]
