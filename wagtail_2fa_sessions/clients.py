@@ -12,9 +12,13 @@ DEVICE_COOKIE_SALT = "wagtail_2fa_sessions.device"
 
 def _valid_ip(value):
     try:
-        return str(ipaddress.ip_address(value.strip()))
+        address = ipaddress.ip_address(value.strip())
     except (ValueError, AttributeError):
         return None
+    if getattr(address, "scope_id", None):
+        # "fe80::1%eth0": a zone index is meaningless off the host and free text.
+        return None
+    return str(address)
 
 
 def client_ip(request):
