@@ -16,6 +16,8 @@ OLDEST_PYTHON ?= 3.12
 OLDEST_PINS ?= 'wagtail==7.0.*' 'django==5.2.*'
 # Extra arguments for pytest, e.g. make test PYTEST_ARGS='-x -k revoke'
 PYTEST_ARGS ?=
+# Extra arguments for benchmarks/run.py, e.g. make bench BENCH_ARGS=--quick
+BENCH_ARGS ?=
 
 # Run pytest with interpreter $(1); pytest's "no tests collected" (exit 5) gets a clear message.
 define run_pytest
@@ -32,7 +34,7 @@ help:
 	@echo "make test         install and run the test suite (PYTEST_ARGS='...' passes options)"
 	@echo "make lint         ruff check and ruff format --check"
 	@echo "make format       ruff format and ruff check --fix"
-	@echo "make bench        run the benchmarks (benchmarks/run.py)"
+	@echo "make bench        run the benchmarks (benchmarks/run.py; BENCH_ARGS='...' passes options)"
 	@echo "make test-oldest  run the tests on Python $(OLDEST_PYTHON) + wagtail 7.0 + Django 5.2 ($(VENV_OLDEST))"
 	@echo "make install      only create $(VENV) and install the project"
 	@echo "make clean        remove caches, build output, the sandbox database and media"
@@ -56,7 +58,7 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 
 bench: install
-	$(PYTHON) benchmarks/run.py
+	$(PYTHON) benchmarks/run.py $(BENCH_ARGS)
 
 test-oldest:
 	@sh scripts/ensure-venv $(VENV_OLDEST) --prefer $(OLDEST_PYTHON) -- $(OLDEST_PINS)

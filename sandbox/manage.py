@@ -1,8 +1,5 @@
 #!/usr/bin/env python
-"""Django's command-line utility for the sandbox: run it from anywhere, e.g.
-
-    .venv/bin/python sandbox/manage.py migrate
-"""
+"""Django's command-line utility for the sandbox: `.venv/bin/python sandbox/manage.py ...`."""
 
 import os
 import sys

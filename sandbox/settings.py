@@ -6,13 +6,16 @@ Embedded by default (SQLite, the django-q2 ORM broker, a local-memory cache); se
 """
 
 import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
 
 BASE_DIR = Path(__file__).resolve().parent
 
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "sandbox-insecure-secret-key-do-not-use-in-production")
+SECRET_KEY = os.environ.get(
+    "DJANGO_SECRET_KEY", "sandbox-insecure-secret-key-do-not-use-in-production"
+)
 DEBUG = os.environ.get("DJANGO_DEBUG", "1").lower() in {"1", "true", "yes", "on"}
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
 
@@ -53,8 +56,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
-    "wagtail_2fa_sessions.middleware.SessionTrackingMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After MessageMiddleware, so a user it logs out is told why.
+    "wagtail_2fa_sessions.middleware.SessionTrackingMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
 ]
@@ -83,21 +87,24 @@ if os.environ.get("DATABASE_URL"):
     DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"])}
 else:
     DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": BASE_DIR / "db.sqlite3",
-            "OPTIONS": {
-                # runserver, the qcluster workers and its ORM broker share the file:
-                # wait for locks instead of failing, and let readers run beside a writer.
-                "timeout": 20,
-                "transaction_mode": "IMMEDIATE",
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
-            },
-            # A file, not Django's default in-memory test database, so that a second
-            # process (a real qcluster, a "revoke from another process" test) sees it.
-            "TEST": {"NAME": BASE_DIR / "test-db.sqlite3"},
-        }
+        "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3"}
     }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            # runserver, the qcluster workers and its ORM broker share the file: take the
+            # write lock when a transaction starts and wait for it rather than fail.
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+        }
+    )
+    # A file rather than Django's in-memory test database, so that another process (a real
+    # qcluster, a "revoke from another process" test) can open it: hand it over with
+    # DATABASE_URL=sqlite:///<connection.settings_dict["NAME"]>. One file per test run, so
+    # two runs in one checkout never share it.
+    DATABASES["default"].setdefault("TEST", {}).setdefault(
+        "NAME", Path(tempfile.gettempdir()) / f"wagtail-2fa-sessions-test-{os.getpid()}.sqlite3"
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Cache: local memory unless REDIS_URL is set (the `cache` session engine then runs on Redis).

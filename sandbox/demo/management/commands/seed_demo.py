@@ -47,51 +47,55 @@ BROWSERS = {
     "bot": "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
 }
 
-# username, full name, groups, active, 2FA devices, sessions as (browser, client IP, 2FA method)
-USERS = [
-    ("alice.editor", "Alice Keller", ["Editors"], True, ["totp", "static"], [
+# username: (full name, groups, active, 2FA devices)
+USERS = {
+    "alice.editor": ("Alice Keller", ["Editors"], True, ["totp", "static"]),
+    "bob.editor": ("Bob Schneider", ["Editors"], True, ["email"]),
+    "carol.moderator": ("Carol Weber", ["Moderators"], True, ["totp"]),
+    "dave.moderator": ("Dave Fischer", ["Moderators"], True, []),
+    "erin.editor": ("Erin Wagner", ["Editors"], True, ["static"]),
+    "frank.editor": ("Frank Becker", ["Editors"], True, []),
+    "grace.moderator": ("Grace Hoffmann", ["Moderators"], True, ["totp", "email"]),
+    "heidi.editor": ("Heidi Schulz", ["Editors"], False, []),
+    "ivan.editor": ("Ivan Koch", ["Editors"], False, ["totp"]),
+    "judy.moderator": ("Judy Richter", ["Moderators"], True, []),
+    "mallory.editor": ("Mallory Klein", ["Editors"], False, []),
+    "oscar.editor": ("Oscar Wolf", ["Editors", "Moderators"], True, ["totp"]),
+    "peggy.editor": ("Peggy Neumann", ["Editors"], True, []),
+}
+ADMIN_DEVICES = ["totp", "static"]
+
+# username: [(browser, client IP, 2FA method or None for password only)]; one TOTP login per
+# device, since django-otp refuses a TOTP token that was already used.
+SESSIONS = {
+    ADMIN_USERNAME: [
+        ("chrome-windows", "203.0.113.5", "totp"),
+        ("safari-iphone", "198.51.100.5", "static"),
+        ("firefox-linux", "192.0.2.5", None),
+    ],
+    "alice.editor": [
         ("edge-windows", "203.0.113.10", "totp"),
         ("chrome-android-tablet", "198.51.100.23", "static"),
-    ]),
-    ("bob.editor", "Bob Schneider", ["Editors"], True, ["email"], [
-        ("chrome-windows", "203.0.113.11", "email"),
-    ]),
-    ("carol.moderator", "Carol Weber", ["Moderators"], True, ["totp"], [
+    ],
+    "bob.editor": [("chrome-windows", "203.0.113.11", "email")],
+    "carol.moderator": [
         ("safari-iphone", "198.51.100.40", "totp"),
         ("safari-mac", "198.51.100.41", None),
-    ]),
-    ("dave.moderator", "Dave Fischer", ["Moderators"], True, [], [
-        ("firefox-linux", "192.0.2.15", None),
-    ]),
-    ("erin.editor", "Erin Wagner", ["Editors"], True, ["static"], [
-        ("chrome-windows", "2001:db8:85a3::8a2e:370:7334", "static"),
-    ]),
-    ("frank.editor", "Frank Becker", ["Editors"], True, [], [
+    ],
+    "dave.moderator": [("firefox-linux", "192.0.2.15", None)],
+    "erin.editor": [("chrome-windows", "2001:db8:85a3::8a2e:370:7334", "static")],
+    "frank.editor": [
         ("edge-windows", "203.0.113.77", None),
         ("chrome-android-tablet", "203.0.113.78", None),
-    ]),
-    ("grace.moderator", "Grace Hoffmann", ["Moderators"], True, ["totp", "email"], [
+    ],
+    "grace.moderator": [
         ("safari-mac", "198.51.100.60", "totp"),
         ("safari-iphone", "198.51.100.61", "email"),
-    ]),
-    ("heidi.editor", "Heidi Schulz", ["Editors"], False, [], []),
-    ("ivan.editor", "Ivan Koch", ["Editors"], False, ["totp"], []),
-    ("judy.moderator", "Judy Richter", ["Moderators"], True, [], [
-        ("bot", "192.0.2.200", None),
-        ("firefox-linux", "192.0.2.201", None),
-    ]),
-    ("mallory.editor", "Mallory Klein", ["Editors"], False, [], []),
-    ("oscar.editor", "Oscar Wolf", ["Editors", "Moderators"], True, ["totp"], [
-        ("chrome-windows", "203.0.113.90", "totp"),
-    ]),
-    ("peggy.editor", "Peggy Neumann", ["Editors"], True, [], []),
-]
-ADMIN_DEVICES = ["totp", "static"]
-ADMIN_SESSIONS = [
-    ("chrome-windows", "203.0.113.5", "totp"),
-    ("safari-iphone", "198.51.100.5", "static"),
-    ("firefox-linux", "192.0.2.5", None),
-]
+    ],
+    # A crawler-like client logged in with a leaked password: the kind of session to spot.
+    "judy.moderator": [("bot", "192.0.2.200", None), ("firefox-linux", "192.0.2.201", None)],
+    "oscar.editor": [("chrome-windows", "203.0.113.90", "totp")],
+}
 
 
 class Command(BaseCommand):
@@ -110,24 +114,21 @@ class Command(BaseCommand):
     def handle(self, *args, relogin=False, **options):
         self.password_hash = make_password(DEMO_PASSWORD)
         with transaction.atomic():
-            plan = [(self.ensure_admin(), ADMIN_DEVICES, ADMIN_SESSIONS)]
-            for username, full_name, groups, active, devices, sessions in USERS:
-                user = self.ensure_user(username, full_name, groups, active)
-                plan.append((user, devices, sessions))
-            for user, devices, _sessions in plan:
-                self.ensure_devices(user, devices)
+            users = [self.ensure_admin()]
+            self.ensure_devices(users[0], ADMIN_DEVICES)
+            for username, (full_name, groups, active, devices) in USERS.items():
+                users.append(self.ensure_user(username, full_name, groups, active))
+                self.ensure_devices(users[-1], devices)
 
         logins = 0
-        for user, _devices, sessions in plan:
-            if not user.is_active or not sessions or (user.last_login and not relogin):
+        for user in users:
+            if not user.is_active or (user.last_login and not relogin):
                 continue
-            for browser, ip, method in sessions:
+            for browser, ip, method in SESSIONS.get(user.get_username(), []):
                 logins += self.log_in(user, browser, ip, method)
 
-        self.stdout.write(
-            f"{len(plan)} users ({sum(1 for u, *_ in plan if not u.is_active)} inactive), "
-            f"{logins} new sessions."
-        )
+        inactive = sum(1 for user in users if not user.is_active)
+        self.stdout.write(f"{len(users)} users ({inactive} inactive), {logins} new sessions.")
         self.print_summary()
         self.stdout.write(
             self.style.SUCCESS(
@@ -187,8 +188,7 @@ class Command(BaseCommand):
             )
             if created:
                 StaticToken.objects.bulk_create(
-                    StaticToken(device=device, token=StaticToken.random_token())
-                    for _ in range(10)
+                    StaticToken(device=device, token=StaticToken.random_token()) for _ in range(10)
                 )
         if "email" in kinds:
             EmailDevice.objects.get_or_create(
