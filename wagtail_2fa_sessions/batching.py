@@ -8,16 +8,24 @@ def batch_size():
 
 
 def in_batches(queryset, apply, on_progress=None):
-    """Call ``apply(pks)`` for successive batches of primary keys of ``queryset`` until
-    it yields none. ``apply`` must make the rows it is given leave ``queryset`` (by
-    deleting or updating them), so a crash and a re-run neither skip nor redo a row.
+    """Call ``apply(pks)`` for successive batches of primary keys of ``queryset``, in key
+    order, until it yields none. Each batch starts after the last key of the previous one
+    (keyset pagination), so no batch re-reads what an earlier one already went through.
+
+    ``apply`` must make the rows it is given leave ``queryset`` (by deleting or updating
+    them), so a crash and a re-run from the start neither skip nor redo a row.
+    ``on_progress(done)`` is called after each batch with the running total.
     Returns the sum of what ``apply`` returned."""
     done = 0
     size = batch_size()
+    queryset = queryset.order_by("pk").values_list("pk", flat=True)
+    last = None
     while True:
-        pks = list(queryset.order_by("pk").values_list("pk", flat=True)[:size])
+        page = queryset if last is None else queryset.filter(pk__gt=last)
+        pks = list(page[:size])
         if not pks:
             return done
         done += apply(pks)
+        last = pks[-1]
         if on_progress is not None:
             on_progress(done)

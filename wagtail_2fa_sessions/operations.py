@@ -69,16 +69,19 @@ def begin_revoke_all(*, by=None, keep=None, reason="", kind=GlobalRevocation.Kin
         )
 
 
-def finish_revoke_all(revocation, *, on_progress=None):
-    """The per-record bookkeeping after :func:`begin_revoke_all`, in batches, re-runnable."""
-    queryset = SessionRecord.objects.filter(
+def _revoke_all_queryset(revocation):
+    return SessionRecord.objects.filter(
         revoked_at__isnull=True,
         ended_at__isnull=True,
         expires_at__gt=revocation.revoked_before,
         valid_since__lt=revocation.revoked_before,
     )
+
+
+def finish_revoke_all(revocation, *, on_progress=None):
+    """The per-record bookkeeping after :func:`begin_revoke_all`, in batches, re-runnable."""
     return in_batches(
-        queryset,
+        _revoke_all_queryset(revocation),
         lambda pks: _revoke_pks(
             pks,
             at=revocation.revoked_before,
@@ -89,11 +92,14 @@ def finish_revoke_all(revocation, *, on_progress=None):
     )
 
 
-def revoke_all(*, by=None, keep=None, reason=""):
-    """Revoke every active session (except ``keep``)."""
-    revocation = begin_revoke_all(by=by, keep=keep, reason=reason)
-    changed = finish_revoke_all(revocation)
-    audit.record(revocation, audit.REVOKE_ALL, by=by, count=changed)
+def revoke_all(*, by=None, keep=None, reason="", revocation=None, on_progress=None):
+    """Revoke every active session (except ``keep``). With ``revocation`` (from
+    :func:`begin_revoke_all`), finish that one instead of starting a new one: a re-run
+    after a crash then neither misses a session nor revokes later logins."""
+    if revocation is None:
+        revocation = begin_revoke_all(by=by, keep=keep, reason=reason)
+    changed = finish_revoke_all(revocation, on_progress=on_progress)
+    audit.record(revocation, audit.REVOKE_ALL, by=by or revocation.by, count=changed)
     return changed
 
 
@@ -105,16 +111,44 @@ def _delete_pks(pks):
     return deleted
 
 
-def delete_all(*, by=None, on_progress=None):
-    """Delete every record and its session data; everyone is logged out at once."""
-    revocation = begin_revoke_all(by=by, kind=GlobalRevocation.Kind.DELETE_ALL)
+def begin_delete_all(*, by=None):
+    """Log everyone out in constant time, as the first step of :func:`delete_all`."""
+    return begin_revoke_all(by=by, kind=GlobalRevocation.Kind.DELETE_ALL)
+
+
+def delete_all(*, by=None, revocation=None, on_progress=None):
+    """Delete every record issued before the cutoff and its session data; everyone is
+    logged out at once. Sessions that log in while it runs are spared. With
+    ``revocation`` (from :func:`begin_delete_all`), finish that one."""
+    if revocation is None:
+        revocation = begin_delete_all(by=by)
     deleted = in_batches(
         SessionRecord.objects.filter(valid_since__lt=revocation.revoked_before),
         _delete_pks,
         on_progress,
     )
-    stores.delete_all_session_data()
-    audit.record(revocation, audit.DELETE_ALL, by=by, count=deleted)
+    newer = SessionRecord.objects.filter(valid_since__gte=revocation.revoked_before)
+    stores.delete_all_session_data(spare=newer)
+    audit.record(revocation, audit.DELETE_ALL, by=by or revocation.by, count=deleted)
+    return deleted
+
+
+def cleanup_candidates(now=None):
+    """Records Clean Up Expired removes: ended, revoked, expired or caught by a Revoke All
+    longer than ``RETENTION`` ago. Never an active session."""
+    threshold = (now or timezone.now()) - conf.get("RETENTION")
+    old = Q(ended_at__lt=threshold) | Q(revoked_at__lt=threshold) | Q(expires_at__lt=threshold)
+    cutoff = GlobalRevocation.objects.aggregate(latest=Max("revoked_before"))["latest"]
+    if cutoff is not None and cutoff < threshold:
+        old |= Q(valid_since__lt=cutoff)
+    return SessionRecord.objects.filter(old)
+
+
+def _delete_records(pks):
+    # No session store work: the data of ended and revoked sessions left the store when
+    # they ended, expired data is the engine's own sweep below, and a session whose record
+    # is gone is logged out by the middleware at its next request anyway.
+    deleted, _ = SessionRecord.objects.filter(pk__in=pks).delete()
     return deleted
 
 
@@ -122,14 +156,28 @@ def cleanup_expired(*, on_progress=None):
     """Remove records of sessions that ended, were revoked or expired more than
     ``RETENTION`` ago, then the session engine's own expired data. Active sessions
     are never touched."""
-    threshold = timezone.now() - conf.get("RETENTION")
-    old = Q(ended_at__lt=threshold) | Q(revoked_at__lt=threshold) | Q(expires_at__lt=threshold)
-    cutoff = GlobalRevocation.objects.aggregate(latest=Max("revoked_before"))["latest"]
-    if cutoff is not None and cutoff < threshold:
-        old |= Q(valid_since__lt=cutoff)
-    deleted = in_batches(SessionRecord.objects.filter(old), _delete_pks, on_progress)
+    deleted = in_batches(cleanup_candidates(), _delete_records, on_progress)
     stores.clear_expired()
     return deleted
+
+
+def pending(action, *, revocation=None, keep=None):
+    """How many records (users for ``reset_all_2fa``) a maintenance action would change
+    now: what confirmation pages show and what a job's progress counts towards."""
+    if action == "cleanup":
+        return cleanup_candidates().count()
+    if action == "reset_all_2fa":
+        return get_user_model()._default_manager.filter(twofactor.has_2fa_q()).count()
+    if action == "revoke_all":
+        if revocation is None:
+            return SessionRecord.objects.active().exclude(pk__in=_record_ids(keep)).count()
+        return _revoke_all_queryset(revocation).count()
+    if action == "delete_all":
+        records = SessionRecord.objects.all()
+        if revocation is not None:
+            records = records.filter(valid_since__lt=revocation.revoked_before)
+        return records.count()
+    raise ValueError(f"Unknown maintenance action: {action!r}")
 
 
 def reset_2fa(user, *, by=None):
@@ -147,7 +195,18 @@ def reset_2fa(user, *, by=None):
     return deleted
 
 
-def reset_all_2fa(*, by=None):
-    """:func:`reset_2fa` for every user with a device."""
-    users = get_user_model()._default_manager.filter(twofactor.has_2fa_q()).order_by("pk")
-    return sum(reset_2fa(user, by=by) for user in users.iterator())
+def reset_all_2fa(*, by=None, on_progress=None):
+    """:func:`reset_2fa` for every user with a device, in batches of users.
+    ``on_progress(users_done)`` follows each batch. Returns the devices deleted."""
+    model = get_user_model()
+    users_done = 0
+
+    def reset_batch(pks):
+        nonlocal users_done
+        deleted = sum(reset_2fa(user, by=by) for user in model._default_manager.filter(pk__in=pks))
+        users_done += len(pks)
+        if on_progress is not None:
+            on_progress(users_done)
+        return deleted
+
+    return in_batches(model._default_manager.filter(twofactor.has_2fa_q()), reset_batch)
