@@ -194,3 +194,14 @@ def _close(run, status, *, error="", result=None, rows_done=None):
         rows_done=run.rows_done,
         error=run.error,
     )
+
+
+def scheduled_cleanup():
+    """What the periodic django-q2 schedule runs: a Clean Up Expired run, in this worker,
+    unless one is already queued or running."""
+    run, created = run_now(Action.CLEANUP, origin="schedule")
+    if not created:
+        return None
+    if run.status == Status.FAILED:
+        raise RuntimeError(run.error)
+    return run.result
