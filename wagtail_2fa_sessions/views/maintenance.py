@@ -18,6 +18,7 @@ from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.defaults import permission_denied
 from django.views.generic import TemplateView, View
 from wagtail.admin.ui.components import Component
 from wagtail.admin.utils import get_valid_next_url_from_request
@@ -70,6 +71,12 @@ COUNT_LABELS = {
 
 def has_permission(user, codename):
     return user.has_perm(f"wagtail_2fa_sessions.{codename}")
+
+
+def forbidden(request):
+    # A plain 403 rather than raising PermissionDenied, which Wagtail's admin turns into
+    # a redirect to the dashboard: scripts and the status poller need the real status.
+    return permission_denied(request, PermissionDenied())
 
 
 def can_view_status(user):
@@ -154,7 +161,7 @@ class MaintenanceConfirmView(WagtailAdminTemplateMixin, TemplateView):
             raise Http404
         self.action = Action(action)
         if not has_permission(request.user, PERMISSION[self.action]):
-            raise PermissionDenied
+            return forbidden(request)
         return super().dispatch(request, action)
 
     def get_page_title(self):
@@ -218,7 +225,7 @@ class MaintenanceStatusView(View):
 
     def get(self, request):
         if not can_view_status(request.user):
-            raise PermissionDenied
+            return forbidden(request)
         runs = recent_runs()
         html = render_to_string(
             "wagtail_2fa_sessions/maintenance/runs.html", {"runs": runs}, request=request
