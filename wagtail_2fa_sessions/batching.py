@@ -29,3 +29,28 @@ def in_batches(queryset, apply, on_progress=None):
         last = pks[-1]
         if on_progress is not None:
             on_progress(done)
+
+
+def delete_in_batches(queryset, on_progress=None):
+    """Delete the rows of ``queryset``, at most BATCH_SIZE per statement, in primary-key
+    ranges: per batch one SELECT finds the range's last key and one DELETE removes the
+    matching rows up to it, so no list of keys travels through Python and no statement
+    rescans what an earlier batch went through. Safe to interrupt and run again.
+    ``on_progress(done)`` follows each batch. Returns the number of rows deleted."""
+    size = batch_size()
+    keys = queryset.order_by("pk").values_list("pk", flat=True)
+    done = 0
+    last = None
+    while True:
+        after = {} if last is None else {"pk__gt": last}
+        upper = list(keys.filter(**after)[size - 1 : size])
+        batch = queryset.filter(**after)
+        if upper:
+            batch = batch.filter(pk__lte=upper[0])
+        deleted, _ = batch.delete()
+        done += deleted
+        if on_progress is not None and (deleted or upper):
+            on_progress(done)
+        if not upper:
+            return done
+        last = upper[0]

@@ -10,7 +10,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from . import audit, conf, stores, twofactor
-from .batching import in_batches
+from .batching import delete_in_batches, in_batches
 from .models import GlobalRevocation, SessionRecord
 
 
@@ -144,19 +144,14 @@ def cleanup_candidates(now=None):
     return SessionRecord.objects.filter(old)
 
 
-def _delete_records(pks):
-    # No session store work: the data of ended and revoked sessions left the store when
-    # they ended, expired data is the engine's own sweep below, and a session whose record
-    # is gone is logged out by the middleware at its next request anyway.
-    deleted, _ = SessionRecord.objects.filter(pk__in=pks).delete()
-    return deleted
-
-
 def cleanup_expired(*, on_progress=None):
     """Remove records of sessions that ended, were revoked or expired more than
     ``RETENTION`` ago, then the session engine's own expired data. Active sessions
     are never touched."""
-    deleted = in_batches(cleanup_candidates(), _delete_records, on_progress)
+    # No session store work per record: the data of ended and revoked sessions left the
+    # store when they ended, expired data goes with the engine's own sweep below, and a
+    # session whose record is gone is logged out by the middleware at its next request.
+    deleted = delete_in_batches(cleanup_candidates(), on_progress)
     stores.clear_expired()
     return deleted
 

@@ -54,14 +54,13 @@ def delete_session_data(session_keys):
 def clear_expired():
     """The engine's own expiry sweep (what ``clearsessions`` runs), in bounded batches
     where the store is a database table."""
-    from .batching import in_batches
+    from .batching import delete_in_batches
 
     store_class = session_store_class()
     if issubclass(store_class, db_backend.SessionStore):
         # Django's clear_expired() is one DELETE of every expired row: unbounded.
         model = store_class.get_model_class()
-        expired = model.objects.filter(expire_date__lt=timezone.now())
-        in_batches(expired, lambda pks: model.objects.filter(pk__in=pks).delete()[0])
+        delete_in_batches(model.objects.filter(expire_date__lt=timezone.now()))
         return
     # The cache engine raises NotImplementedError: the cache expires its own entries.
     with contextlib.suppress(NotImplementedError):
