@@ -175,7 +175,7 @@ def series(connection, n):
     if connection.vendor == "postgresql":
         return "", f"generate_series(1, {int(n)}) AS seq(i)"
     return (
-        f"WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < {int(n)}) ",
+        f"WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < {int(n)}) ",  # noqa: S608
         "seq",
     )
 
@@ -198,7 +198,7 @@ def seed_store(n, *, expired_every=2, only_expired=False):
     values = [params["expired"], params["future"]] if expired_every else [params["future"]]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"{with_clause}INSERT INTO {Session._meta.db_table} "
+            f"{with_clause}INSERT INTO {Session._meta.db_table} "  # noqa: S608 (our own names)
             "(session_key, session_data, expire_date) "
             f"SELECT {hex_key(connection)}, %s, {expires} FROM {source} {where}",
             ["x" * 200, *values],
@@ -218,7 +218,7 @@ def seed_records(n, user_ids, *, expired_every=2):
     values = [params["expired"], params["future"]] if expired_every else [params["future"]]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"{with_clause}INSERT INTO {table} (user_id, session_key, device_id, ip_address, "
+            f"{with_clause}INSERT INTO {table} (user_id, session_key, device_id, ip_address, "  # noqa: S608
             "user_agent, browser, os, device_type, created_at, valid_since, last_activity, "
             "expires_at, revoked_reason, verified_device_type) "
             f"SELECT {first} + (i %% {count}), {hex_key(connection)}, {hex_key(connection)}, "
@@ -232,8 +232,9 @@ def seed_users(count):
     from django.contrib.auth import get_user_model
 
     User = get_user_model()
+    unusable = "!"
     User.objects.bulk_create(
-        (User(username=f"bench{i}", password="!") for i in range(count)), batch_size=1000
+        (User(username=f"bench{i}", password=unusable) for i in range(count)), batch_size=1000
     )
     return list(User.objects.values_list("pk", flat=True))
 
@@ -246,7 +247,7 @@ def empty_tables():
 
     with connection.cursor() as cursor:
         for model in (MaintenanceRun, SessionRecord, GlobalRevocation, Session):
-            cursor.execute(f"DELETE FROM {model._meta.db_table}")
+            cursor.execute(f"DELETE FROM {model._meta.db_table}")  # noqa: S608
     vacuum()
 
 
