@@ -25,6 +25,17 @@ def stores_server_side():
     return not issubclass(session_store_class(), signed_cookies.SessionStore)
 
 
+def enumerable():
+    """True when :func:`delete_all_session_data` can find every session in the store
+    (database tables, session files), or the engine keeps nothing server-side."""
+    store_class = session_store_class()
+    return (
+        not stores_server_side()
+        or issubclass(store_class, db_backend.SessionStore)
+        or hasattr(store_class, "_get_storage_path")
+    )
+
+
 def delete_session_data(session_keys):
     """Delete the given keys from the session store, in one statement per store where the
     engine allows it. Missing keys are ignored, so this is safe to repeat."""
