@@ -329,10 +329,10 @@ def revoke_and_delete(active, user_ids, results, remaining):
 
 def report(results, vendor, n, small_n, batch_size):
     print(f"\nwagtail-2fa-sessions maintenance benchmark: {vendor}, BATCH_SIZE={batch_size}")
-    print(f"{'step':<46}{'seconds':>9}{'rows/s':>12}{'longest stmt':>14}{'peak MiB':>10}")
+    print(f"{'step':<46}{'seconds':>9}{'rows/s':>12}{'longest stmt':>14}{'peak KiB':>10}")
     for label, result in results.items():
         rate = result["rows"] / result["seconds"] if result["rows"] else 0
-        peak = f"{result['peak_bytes'] / 2**20:.1f}" if result["peak_bytes"] is not None else "-"
+        peak = f"{result['peak_bytes'] / 1024:.0f}" if result["peak_bytes"] is not None else "-"
         print(
             f"{label:<46}{result['seconds']:>9.3f}{rate:>12,.0f}"
             f"{result['longest_statement'] * 1000:>11.1f} ms{peak:>10}"

@@ -31,12 +31,13 @@ def in_batches(queryset, apply, on_progress=None):
             on_progress(done)
 
 
-def delete_in_batches(queryset, on_progress=None):
-    """Delete the rows of ``queryset``, at most BATCH_SIZE per statement, in primary-key
-    ranges: per batch one SELECT finds the range's last key and one DELETE removes the
-    matching rows up to it, so no list of keys travels through Python and no statement
-    rescans what an earlier batch went through. Safe to interrupt and run again.
-    ``on_progress(done)`` follows each batch. Returns the number of rows deleted."""
+def in_key_ranges(queryset, apply, on_progress=None):
+    """Call ``apply(batch)`` for successive primary-key ranges of ``queryset``, each
+    holding at most BATCH_SIZE of its rows: per batch one SELECT finds the range's last
+    key, and ``apply`` gets ``queryset`` narrowed to that range (to delete or update in
+    one statement). No list of keys travels through Python, and no statement rescans
+    what an earlier batch went through. ``apply`` returns how many rows it changed;
+    ``on_progress(done)`` follows each batch. Safe to interrupt and run again."""
     size = batch_size()
     keys = queryset.order_by("pk").values_list("pk", flat=True)
     done = 0
@@ -47,10 +48,16 @@ def delete_in_batches(queryset, on_progress=None):
         batch = queryset.filter(**after)
         if upper:
             batch = batch.filter(pk__lte=upper[0])
-        deleted, _ = batch.delete()
-        done += deleted
-        if on_progress is not None and (deleted or upper):
+        changed = apply(batch)
+        done += changed
+        if on_progress is not None and (changed or upper):
             on_progress(done)
         if not upper:
             return done
         last = upper[0]
+
+
+def delete_in_batches(queryset, on_progress=None):
+    """Delete the rows of ``queryset`` in primary-key ranges of at most BATCH_SIZE rows.
+    Returns the number of rows deleted."""
+    return in_key_ranges(queryset, lambda batch: batch.delete()[0], on_progress)

@@ -10,7 +10,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from . import audit, conf, stores, twofactor
-from .batching import delete_in_batches, in_batches
+from .batching import delete_in_batches, in_batches, in_key_ranges
 from .models import GlobalRevocation, SessionRecord
 
 
@@ -78,12 +78,21 @@ def _revoke_all_queryset(revocation):
     )
 
 
+def _revoke_batch(batch, *, at, by, reason):
+    """Mark one key range of open records revoked and drop their store data."""
+    keys = list(batch.exclude(session_key="").values_list("session_key", flat=True))
+    changed = batch.update(revoked_at=at, revoked_by=_actor(by), revoked_reason=reason[:255])
+    stores.delete_session_data(keys)
+    return changed
+
+
 def finish_revoke_all(revocation, *, on_progress=None):
-    """The per-record bookkeeping after :func:`begin_revoke_all`, in batches, re-runnable."""
-    return in_batches(
+    """The per-record bookkeeping after :func:`begin_revoke_all`, in key-range batches,
+    re-runnable: a revoked record leaves the set, so nothing is revoked twice."""
+    return in_key_ranges(
         _revoke_all_queryset(revocation),
-        lambda pks: _revoke_pks(
-            pks,
+        lambda batch: _revoke_batch(
+            batch,
             at=revocation.revoked_before,
             by=revocation.by,
             reason=revocation.reason or str(revocation.get_kind_display()),

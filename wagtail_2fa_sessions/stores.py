@@ -82,7 +82,7 @@ def delete_all_session_data(spare=None):
     """Remove every session the store can enumerate (database rows, session files), in
     batches, except those whose key is in ``spare`` (a queryset of session records, e.g.
     the logins made after a Delete All began)."""
-    from .batching import in_batches
+    from .batching import in_key_ranges
 
     store_class = session_store_class()
     if issubclass(store_class, db_backend.SessionStore):
@@ -90,7 +90,7 @@ def delete_all_session_data(spare=None):
         rows = model.objects.all()
         if spare is not None:
             rows = rows.exclude(Exists(spare.filter(session_key=OuterRef("session_key"))))
-        in_batches(rows, lambda pks: _delete_store_rows(model, pks))
+        in_key_ranges(rows, _delete_store_batch)
     storage_path = getattr(store_class, "_get_storage_path", None)
     if storage_path is not None:
         path = storage_path()
@@ -104,9 +104,10 @@ def delete_all_session_data(spare=None):
                     os.remove(os.path.join(path, name))
 
 
-def _delete_store_rows(model, pks):
-    deleted, _ = model.objects.filter(pk__in=pks).delete()
-    caches_to_clear = getattr(session_store_class(), "cache_key_prefix", None)
-    if caches_to_clear:
-        caches[settings.SESSION_CACHE_ALIAS].delete_many([caches_to_clear + pk for pk in pks])
+def _delete_store_batch(batch):
+    prefix = getattr(session_store_class(), "cache_key_prefix", None)
+    if prefix:  # cached_db: its cache holds copies of the rows
+        keys = list(batch.values_list("pk", flat=True))
+        caches[settings.SESSION_CACHE_ALIAS].delete_many([prefix + key for key in keys])
+    deleted, _ = batch.delete()
     return deleted
