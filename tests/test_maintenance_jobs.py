@@ -303,3 +303,11 @@ def test_twofactor_reset_command(make_user, capsys):
     call_command("twofactor_reset", "--all", "--yes")
     assert "1 devices deleted" in capsys.readouterr().out
     assert not TOTPDevice.objects.exists()
+
+
+def test_check_warns_when_retry_does_not_exceed_timeout(settings):
+    from wagtail_2fa_sessions.checks import check_q_cluster
+
+    assert check_q_cluster(None) == []
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "timeout": 600, "retry": 600}
+    assert [warning.id for warning in check_q_cluster(None)] == ["wagtail_2fa_sessions.W002"]

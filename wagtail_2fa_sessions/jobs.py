@@ -45,23 +45,25 @@ def create_run(action, *, by=None, origin="", keep=None):
     is logged out at once, and the job only does the per-record bookkeeping after."""
     action = Action(action)
     options = {"keep": [int(pk) for pk in keep or []]} if action == Action.REVOKE_ALL else {}
-    try:
-        with transaction.atomic():
-            run = MaintenanceRun.objects.create(
-                action=action, started_by=_actor(by), origin=origin, options=options
-            )
-            if action == Action.REVOKE_ALL:
-                run.revocation = api.begin_revoke_all(by=_actor(by), keep=options["keep"])
-            elif action == Action.DELETE_ALL:
-                run.revocation = api.begin_delete_all(by=_actor(by))
-            if run.revocation is not None:
-                run.save(update_fields=["revocation"])
-    except IntegrityError:
-        existing = open_run(action)
-        if existing is None:  # it finished in between: the press is a new run after all
-            return create_run(action, by=by, origin=origin, keep=keep)
-        return existing, False
-    return run, True
+    for _attempt in range(3):
+        try:
+            with transaction.atomic():
+                run = MaintenanceRun.objects.create(
+                    action=action, started_by=_actor(by), origin=origin, options=options
+                )
+                if action == Action.REVOKE_ALL:
+                    run.revocation = api.begin_revoke_all(by=_actor(by), keep=options["keep"])
+                elif action == Action.DELETE_ALL:
+                    run.revocation = api.begin_delete_all(by=_actor(by))
+                if run.revocation is not None:
+                    run.save(update_fields=["revocation"])
+            return run, True
+        except IntegrityError:
+            existing = open_run(action)
+            if existing is not None:
+                return existing, False
+            # The open run finished in between: this press is a new run after all.
+    raise RuntimeError(f"Could not create a {action} run")
 
 
 def enqueue(action, *, by=None, origin="admin", keep=None):
