@@ -103,7 +103,7 @@ def run_now(action, *, by=None, origin="command", keep=None):
         try:
             execute(run.pk)
         except Exception:
-            logger.debug("Maintenance run %s failed", run.pk, exc_info=True)
+            logger.exception("Maintenance run %s failed", run.pk)
         run.refresh_from_db()
     return run, created
 
