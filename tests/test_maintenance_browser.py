@@ -14,7 +14,7 @@ from .conftest import PASSWORD, admin_login
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"

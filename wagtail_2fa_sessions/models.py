@@ -227,7 +227,9 @@ class ScheduleMarker(models.Model):
     """Remembers that the plugin created a django-q2 schedule once, so an admin who
     deletes or edits it is not overridden after the next migrate."""
 
-    name = models.CharField(max_length=100, unique=True)
+    # The primary key, so restoring a copy of the table (loaddata, test rollbacks) updates
+    # the row instead of clashing with it.
+    name = models.CharField(max_length=100, primary_key=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self):
