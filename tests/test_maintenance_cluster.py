@@ -138,3 +138,26 @@ def test_orm_broker_cluster_runs_each_action(make_user, browser_client, qcluster
 def test_redis_broker_cluster_runs_each_action(make_user, browser_client, qcluster):
     assert settings.Q_CLUSTER.get("redis") == settings.REDIS_URL
     run_every_action_on_the_cluster(make_user, browser_client, qcluster)
+
+
+def manage(*args):
+    env = {**os.environ, "DATABASE_URL": cluster_database_url()}
+    return subprocess.run(
+        [sys.executable, str(ROOT / "sandbox" / "manage.py"), *args, "--skip-checks"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_commands_exit_non_zero_on_failure(make_user):
+    make_user("alice")
+    failed = manage("twofactor_reset", "alice", "nobody", "--no-input")
+    assert failed.returncode == 1
+    assert "No such user: nobody" in failed.stderr
+    done = manage("twofactor_sessions_cleanup")
+    assert done.returncode == 0, done.stderr
+    assert "old session records deleted" in done.stdout
+    assert MaintenanceRun.objects.get().status == "finished"
