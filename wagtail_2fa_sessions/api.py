@@ -10,8 +10,11 @@ from .models import SessionRecord
 
 __all__ = [
     "active_sessions",
+    "begin_delete_all",
+    "begin_revoke_all",
     "cleanup_expired",
     "delete_all",
+    "maintenance_pending",
     "reset_2fa",
     "reset_all_2fa",
     "revoke_all",
@@ -49,23 +52,44 @@ def revoke_user_sessions(user, *, by=None, reason="", keep=None):
     return operations.revoke_user_sessions(user, by=by, reason=reason, keep=keep)
 
 
-def revoke_all(*, by=None, keep=None):
+def revoke_all(*, by=None, keep=None, revocation=None, on_progress=None):
     """Revoke every active session; ``keep`` (records or ids, e.g. the admin's own)
-    survive. Everyone else is logged out at once and must log in and pass 2FA again."""
-    return operations.revoke_all(by=by, keep=keep)
+    survive. Everyone else is logged out at once and must log in and pass 2FA again.
+    ``revocation`` (from :func:`begin_revoke_all`) finishes that Revoke All instead of
+    starting one; ``on_progress(done)`` follows each batch. Returns how many were revoked."""
+    return operations.revoke_all(by=by, keep=keep, revocation=revocation, on_progress=on_progress)
 
 
-def delete_all(*, by=None):
+def begin_revoke_all(*, by=None, keep=None):
+    """The constant-time first step of :func:`revoke_all`: everyone but ``keep`` is logged
+    out at their next request from now on. Returns the cutoff to pass to
+    :func:`revoke_all` for the per-record bookkeeping."""
+    return operations.begin_revoke_all(by=by, keep=keep)
+
+
+def delete_all(*, by=None, revocation=None, on_progress=None):
     """Delete every session record and all session data the store keeps. Returns the
-    number of records deleted."""
-    return operations.delete_all(by=by)
+    number of records deleted. ``revocation`` (from :func:`begin_delete_all`) finishes
+    that Delete All; sessions logged in after it are spared."""
+    return operations.delete_all(by=by, revocation=revocation, on_progress=on_progress)
 
 
-def cleanup_expired():
+def begin_delete_all(*, by=None):
+    """The constant-time first step of :func:`delete_all`: everyone is logged out."""
+    return operations.begin_delete_all(by=by)
+
+
+def cleanup_expired(*, on_progress=None):
     """Delete records of sessions that ended, were revoked or expired longer than
     ``WAGTAIL_2FA_SESSIONS_RETENTION`` ago, and the session store's expired data.
     Returns the number of records deleted."""
-    return operations.cleanup_expired()
+    return operations.cleanup_expired(on_progress=on_progress)
+
+
+def maintenance_pending(action, *, revocation=None, keep=None):
+    """How many records ``action`` (``cleanup``, ``revoke_all``, ``delete_all``) would
+    change now, or for ``reset_all_2fa`` how many users have 2FA."""
+    return operations.pending(action, revocation=revocation, keep=keep)
 
 
 def reset_2fa(user, *, by=None):
@@ -74,6 +98,7 @@ def reset_2fa(user, *, by=None):
     return operations.reset_2fa(user, by=by)
 
 
-def reset_all_2fa(*, by=None):
-    """:func:`reset_2fa` for every user. Returns the number of devices deleted."""
-    return operations.reset_all_2fa(by=by)
+def reset_all_2fa(*, by=None, on_progress=None):
+    """:func:`reset_2fa` for every user, in batches of users (``on_progress(users_done)``
+    follows each). Returns the number of devices deleted."""
+    return operations.reset_all_2fa(by=by, on_progress=on_progress)

@@ -12,3 +12,11 @@ class Wagtail2FASessionsAppConfig(AppConfig):
         from . import checks, signals  # noqa: F401  (checks register on import)
 
         signals.connect()
+
+        from django.db.models.signals import post_migrate
+
+        from .schedule import on_post_migrate
+
+        post_migrate.connect(
+            on_post_migrate, sender=self, dispatch_uid="wagtail_2fa_sessions.schedule"
+        )

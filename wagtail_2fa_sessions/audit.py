@@ -9,6 +9,8 @@ DELETE_ALL = "wagtail_2fa_sessions.delete_all"
 CLEANUP = "wagtail_2fa_sessions.cleanup"
 RESET_2FA = "wagtail_2fa_sessions.reset_2fa"
 RESET_ALL_2FA = "wagtail_2fa_sessions.reset_all_2fa"
+MAINTENANCE_FINISHED = "wagtail_2fa_sessions.maintenance_finished"
+MAINTENANCE_FAILED = "wagtail_2fa_sessions.maintenance_failed"
 
 LABELS = {
     REVOKE_SESSION: ("Revoke session", "Revoked a session"),
@@ -18,6 +20,8 @@ LABELS = {
     CLEANUP: ("Clean up expired sessions", "Cleaned up expired sessions"),
     RESET_2FA: ("Reset 2FA", "Reset two-factor authentication"),
     RESET_ALL_2FA: ("Reset all 2FA", "Reset two-factor authentication for every user"),
+    MAINTENANCE_FINISHED: ("Maintenance finished", "Session maintenance job finished"),
+    MAINTENANCE_FAILED: ("Maintenance failed", "Session maintenance job failed"),
 }
 
 

@@ -66,3 +66,21 @@ def check_apps(app_configs, **kwargs):
                 )
             )
     return errors
+
+
+@register(Tags.compatibility)
+def check_q_cluster(app_configs, **kwargs):
+    """django-q2 hands a task out again after ``retry`` seconds: with ``retry`` not above
+    ``timeout``, a maintenance job still running would be started a second time."""
+    conf = getattr(settings, "Q_CLUSTER", {}) or {}
+    timeout, retry = conf.get("timeout"), conf.get("retry", 60)
+    if timeout is not None and retry is not None and retry <= timeout:
+        return [
+            Warning(
+                f"Q_CLUSTER['retry'] ({retry}) must be larger than Q_CLUSTER['timeout'] "
+                f"({timeout}).",
+                hint="Maintenance jobs would be handed out twice; e.g. set retry to timeout + 60.",
+                id="wagtail_2fa_sessions.W002",
+            )
+        ]
+    return []

@@ -30,6 +30,13 @@ DEFAULTS = {
     "RETENTION": timedelta(days=30),
     # Largest number of rows a single maintenance statement touches.
     "BATCH_SIZE": 5000,
+    # The periodic Clean Up Expired in django-q2: "hourly", "daily", "weekly", a cron
+    # string such as "30 3 * * *" (needs the croniter package), or None for no schedule.
+    # Created once after migrate; an admin's later edits or deletion are left alone.
+    "CLEANUP_SCHEDULE": "daily",
+    # The django-q2 cluster (a Q_CLUSTER["ALT_CLUSTERS"] name) that runs maintenance
+    # jobs; None uses the default cluster.
+    "CLUSTER": None,
 }
 
 

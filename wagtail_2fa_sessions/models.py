@@ -147,3 +147,90 @@ class GlobalRevocation(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} at {self.revoked_before:%Y-%m-%d %H:%M:%S}"
+
+
+class MaintenanceRun(models.Model):
+    """One run of a maintenance action, queued on the django-q2 cluster or run inline."""
+
+    class Action(models.TextChoices):
+        CLEANUP = "cleanup", _("Clean up expired")
+        REVOKE_ALL = "revoke_all", _("Revoke all active")
+        DELETE_ALL = "delete_all", _("Delete all sessions")
+        RESET_ALL_2FA = "reset_all_2fa", _("Reset all 2FA")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        FINISHED = "finished", _("Finished")
+        FAILED = "failed", _("Failed")
+
+    OPEN = (Status.QUEUED, Status.RUNNING)
+
+    action = models.CharField(_("action"), max_length=20, choices=Action.choices)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.QUEUED
+    )
+    # The Revoke All / Delete All cutoff taken when the button was pressed, so a re-run
+    # after a crash finishes that same job instead of logging out later logins.
+    revocation = models.ForeignKey(
+        GlobalRevocation, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    options = models.JSONField(default=dict, blank=True)
+    rows_done = models.PositiveBigIntegerField(_("rows done"), default=0)
+    rows_total = models.PositiveBigIntegerField(_("rows to do"), null=True, blank=True)
+    result = models.PositiveBigIntegerField(_("records changed"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True, default="")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("started by"),
+    )
+    # "admin", "command", "schedule".
+    origin = models.CharField(max_length=20, blank=True, default="")
+    task_id = models.CharField(_("task id"), max_length=64, blank=True, default="")
+    created_at = models.DateTimeField(_("queued"), default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("maintenance run")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            # Two presses of one button, even at the same instant, make one open run.
+            models.UniqueConstraint(
+                fields=["action"],
+                condition=Q(status__in=["queued", "running"]),
+                name="w2fa_one_open_run_per_action",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_action_display()} ({self.get_status_display()})"
+
+    @property
+    def is_open(self):
+        return self.status in self.OPEN
+
+    @property
+    def duration(self):
+        if self.started_at and self.finished_at:
+            return self.finished_at - self.started_at
+        return None
+
+
+class ScheduleMarker(models.Model):
+    """Remembers that the plugin created a django-q2 schedule once, so an admin who
+    deletes or edits it is not overridden after the next migrate."""
+
+    # The primary key, so restoring a copy of the table (loaddata, test rollbacks) updates
+    # the row instead of clashing with it.
+    name = models.CharField(max_length=100, primary_key=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return self.name

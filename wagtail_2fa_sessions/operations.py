@@ -10,7 +10,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from . import audit, conf, stores, twofactor
-from .batching import in_batches
+from .batching import delete_in_batches, in_batches, in_key_ranges
 from .models import GlobalRevocation, SessionRecord
 
 
@@ -69,18 +69,30 @@ def begin_revoke_all(*, by=None, keep=None, reason="", kind=GlobalRevocation.Kin
         )
 
 
-def finish_revoke_all(revocation, *, on_progress=None):
-    """The per-record bookkeeping after :func:`begin_revoke_all`, in batches, re-runnable."""
-    queryset = SessionRecord.objects.filter(
+def _revoke_all_queryset(revocation):
+    return SessionRecord.objects.filter(
         revoked_at__isnull=True,
         ended_at__isnull=True,
         expires_at__gt=revocation.revoked_before,
         valid_since__lt=revocation.revoked_before,
     )
-    return in_batches(
-        queryset,
-        lambda pks: _revoke_pks(
-            pks,
+
+
+def _revoke_batch(batch, *, at, by, reason):
+    """Mark one key range of open records revoked and drop their store data."""
+    keys = list(batch.exclude(session_key="").values_list("session_key", flat=True))
+    changed = batch.update(revoked_at=at, revoked_by=_actor(by), revoked_reason=reason[:255])
+    stores.delete_session_data(keys)
+    return changed
+
+
+def finish_revoke_all(revocation, *, on_progress=None):
+    """The per-record bookkeeping after :func:`begin_revoke_all`, in key-range batches,
+    re-runnable: a revoked record leaves the set, so nothing is revoked twice."""
+    return in_key_ranges(
+        _revoke_all_queryset(revocation),
+        lambda batch: _revoke_batch(
+            batch,
             at=revocation.revoked_before,
             by=revocation.by,
             reason=revocation.reason or str(revocation.get_kind_display()),
@@ -89,11 +101,14 @@ def finish_revoke_all(revocation, *, on_progress=None):
     )
 
 
-def revoke_all(*, by=None, keep=None, reason=""):
-    """Revoke every active session (except ``keep``)."""
-    revocation = begin_revoke_all(by=by, keep=keep, reason=reason)
-    changed = finish_revoke_all(revocation)
-    audit.record(revocation, audit.REVOKE_ALL, by=by, count=changed)
+def revoke_all(*, by=None, keep=None, reason="", revocation=None, on_progress=None):
+    """Revoke every active session (except ``keep``). With ``revocation`` (from
+    :func:`begin_revoke_all`), finish that one instead of starting a new one: a re-run
+    after a crash then neither misses a session nor revokes later logins."""
+    if revocation is None:
+        revocation = begin_revoke_all(by=by, keep=keep, reason=reason)
+    changed = finish_revoke_all(revocation, on_progress=on_progress)
+    audit.record(revocation, audit.REVOKE_ALL, by=by or revocation.by, count=changed)
     return changed
 
 
@@ -105,31 +120,69 @@ def _delete_pks(pks):
     return deleted
 
 
-def delete_all(*, by=None, on_progress=None):
-    """Delete every record and its session data; everyone is logged out at once."""
-    revocation = begin_revoke_all(by=by, kind=GlobalRevocation.Kind.DELETE_ALL)
-    deleted = in_batches(
-        SessionRecord.objects.filter(valid_since__lt=revocation.revoked_before),
-        _delete_pks,
-        on_progress,
-    )
-    stores.delete_all_session_data()
-    audit.record(revocation, audit.DELETE_ALL, by=by, count=deleted)
+def begin_delete_all(*, by=None):
+    """Log everyone out in constant time, as the first step of :func:`delete_all`."""
+    return begin_revoke_all(by=by, kind=GlobalRevocation.Kind.DELETE_ALL)
+
+
+def delete_all(*, by=None, revocation=None, on_progress=None):
+    """Delete every record issued before the cutoff and its session data; everyone is
+    logged out at once. Sessions that log in while it runs are spared. With
+    ``revocation`` (from :func:`begin_delete_all`), finish that one."""
+    if revocation is None:
+        revocation = begin_delete_all(by=by)
+    records = SessionRecord.objects.filter(valid_since__lt=revocation.revoked_before)
+    if stores.enumerable():
+        # The store's data goes in one sweep below: no per-record key lookups.
+        deleted = delete_in_batches(records, on_progress)
+    else:  # the cache engine: its keys can only be deleted one record at a time
+        deleted = in_batches(records, _delete_pks, on_progress)
+    newer = SessionRecord.objects.filter(valid_since__gte=revocation.revoked_before)
+    stores.delete_all_session_data(spare=newer)
+    audit.record(revocation, audit.DELETE_ALL, by=by or revocation.by, count=deleted)
     return deleted
+
+
+def cleanup_candidates(now=None):
+    """Records Clean Up Expired removes: ended, revoked, expired or caught by a Revoke All
+    longer than ``RETENTION`` ago. Never an active session."""
+    threshold = (now or timezone.now()) - conf.get("RETENTION")
+    old = Q(ended_at__lt=threshold) | Q(revoked_at__lt=threshold) | Q(expires_at__lt=threshold)
+    cutoff = GlobalRevocation.objects.aggregate(latest=Max("revoked_before"))["latest"]
+    if cutoff is not None and cutoff < threshold:
+        old |= Q(valid_since__lt=cutoff)
+    return SessionRecord.objects.filter(old)
 
 
 def cleanup_expired(*, on_progress=None):
     """Remove records of sessions that ended, were revoked or expired more than
     ``RETENTION`` ago, then the session engine's own expired data. Active sessions
     are never touched."""
-    threshold = timezone.now() - conf.get("RETENTION")
-    old = Q(ended_at__lt=threshold) | Q(revoked_at__lt=threshold) | Q(expires_at__lt=threshold)
-    cutoff = GlobalRevocation.objects.aggregate(latest=Max("revoked_before"))["latest"]
-    if cutoff is not None and cutoff < threshold:
-        old |= Q(valid_since__lt=cutoff)
-    deleted = in_batches(SessionRecord.objects.filter(old), _delete_pks, on_progress)
+    # No session store work per record: the data of ended and revoked sessions left the
+    # store when they ended, expired data goes with the engine's own sweep below, and a
+    # session whose record is gone is logged out by the middleware at its next request.
+    deleted = delete_in_batches(cleanup_candidates(), on_progress)
     stores.clear_expired()
     return deleted
+
+
+def pending(action, *, revocation=None, keep=None):
+    """How many records (users for ``reset_all_2fa``) a maintenance action would change
+    now: what confirmation pages show and what a job's progress counts towards."""
+    if action == "cleanup":
+        return cleanup_candidates().count()
+    if action == "reset_all_2fa":
+        return get_user_model()._default_manager.filter(twofactor.has_2fa_q()).count()
+    if action == "revoke_all":
+        if revocation is None:
+            return SessionRecord.objects.active().exclude(pk__in=_record_ids(keep)).count()
+        return _revoke_all_queryset(revocation).count()
+    if action == "delete_all":
+        records = SessionRecord.objects.all()
+        if revocation is not None:
+            records = records.filter(valid_since__lt=revocation.revoked_before)
+        return records.count()
+    raise ValueError(f"Unknown maintenance action: {action!r}")
 
 
 def reset_2fa(user, *, by=None):
@@ -147,7 +200,18 @@ def reset_2fa(user, *, by=None):
     return deleted
 
 
-def reset_all_2fa(*, by=None):
-    """:func:`reset_2fa` for every user with a device."""
-    users = get_user_model()._default_manager.filter(twofactor.has_2fa_q()).order_by("pk")
-    return sum(reset_2fa(user, by=by) for user in users.iterator())
+def reset_all_2fa(*, by=None, on_progress=None):
+    """:func:`reset_2fa` for every user with a device, in batches of users.
+    ``on_progress(users_done)`` follows each batch. Returns the devices deleted."""
+    model = get_user_model()
+    users_done = 0
+
+    def reset_batch(pks):
+        nonlocal users_done
+        deleted = sum(reset_2fa(user, by=by) for user in model._default_manager.filter(pk__in=pks))
+        users_done += len(pks)
+        if on_progress is not None:
+            on_progress(users_done)
+        return deleted
+
+    return in_batches(model._default_manager.filter(twofactor.has_2fa_q()), reset_batch)

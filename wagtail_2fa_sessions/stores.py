@@ -10,6 +10,8 @@ from django.contrib.sessions.backends import cache as cache_backend
 from django.contrib.sessions.backends import db as db_backend
 from django.contrib.sessions.backends import signed_cookies
 from django.core.cache import caches
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
@@ -21,6 +23,17 @@ def session_store_class():
 def stores_server_side():
     """False for engines such as signed_cookies that keep nothing on the server."""
     return not issubclass(session_store_class(), signed_cookies.SessionStore)
+
+
+def enumerable():
+    """True when :func:`delete_all_session_data` can find every session in the store
+    (database tables, session files), or the engine keeps nothing server-side."""
+    store_class = session_store_class()
+    return (
+        not stores_server_side()
+        or issubclass(store_class, db_backend.SessionStore)
+        or hasattr(store_class, "_get_storage_path")
+    )
 
 
 def delete_session_data(session_keys):
@@ -50,37 +63,51 @@ def delete_session_data(session_keys):
 
 
 def clear_expired():
-    """The engine's own expiry sweep (what ``clearsessions`` runs)."""
+    """The engine's own expiry sweep (what ``clearsessions`` runs), in bounded batches
+    where the store is a database table."""
+    from .batching import delete_in_batches
+
     store_class = session_store_class()
+    if issubclass(store_class, db_backend.SessionStore):
+        # Django's clear_expired() is one DELETE of every expired row: unbounded.
+        model = store_class.get_model_class()
+        delete_in_batches(model.objects.filter(expire_date__lt=timezone.now()))
+        return
     # The cache engine raises NotImplementedError: the cache expires its own entries.
     with contextlib.suppress(NotImplementedError):
         store_class.clear_expired()
 
 
-def delete_all_session_data():
-    """Remove every session the store can enumerate (database rows, session files)."""
+def delete_all_session_data(spare=None):
+    """Remove every session the store can enumerate (database rows, session files), in
+    batches, except those whose key is in ``spare`` (a queryset of session records, e.g.
+    the logins made after a Delete All began)."""
+    from .batching import in_key_ranges
+
     store_class = session_store_class()
     if issubclass(store_class, db_backend.SessionStore):
-        from .batching import in_batches
-
         model = store_class.get_model_class()
-        in_batches(
-            model.objects.all(),
-            lambda pks: _delete_store_rows(model, pks),
-        )
+        rows = model.objects.all()
+        if spare is not None:
+            rows = rows.exclude(Exists(spare.filter(session_key=OuterRef("session_key"))))
+        in_key_ranges(rows, _delete_store_batch)
     storage_path = getattr(store_class, "_get_storage_path", None)
     if storage_path is not None:
         path = storage_path()
         prefix = settings.SESSION_COOKIE_NAME
+        spared = set()
+        if spare is not None:
+            spared = {prefix + key for key in spare.values_list("session_key", flat=True)}
         for name in os.listdir(path):
-            if name.startswith(prefix):
+            if name.startswith(prefix) and name not in spared:
                 with contextlib.suppress(FileNotFoundError):
                     os.remove(os.path.join(path, name))
 
 
-def _delete_store_rows(model, pks):
-    deleted, _ = model.objects.filter(pk__in=pks).delete()
-    caches_to_clear = getattr(session_store_class(), "cache_key_prefix", None)
-    if caches_to_clear:
-        caches[settings.SESSION_CACHE_ALIAS].delete_many([caches_to_clear + pk for pk in pks])
+def _delete_store_batch(batch):
+    prefix = getattr(session_store_class(), "cache_key_prefix", None)
+    if prefix:  # cached_db: its cache holds copies of the rows
+        keys = list(batch.values_list("pk", flat=True))
+        caches[settings.SESSION_CACHE_ALIAS].delete_many([prefix + key for key in keys])
+    deleted, _ = batch.delete()
     return deleted
