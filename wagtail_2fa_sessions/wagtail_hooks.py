@@ -5,15 +5,15 @@ from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.widgets.button import Button
 
-from . import admin_urls, audit, permissions
+from . import admin_urls, log_formatters, permissions
 from .views.bulk_actions import ResetTwoFactorBulkAction, RevokeSessionsBulkAction
 from .views.dashboard import SummaryPanel
 
 
 @hooks.register("register_log_actions")
 def register_log_actions(actions):
-    for action, (label, message) in audit.LABELS.items():
-        actions.register_action(action, label, message)
+    for action, formatter_class in log_formatters.formatter_classes():
+        actions.register_action(action)(formatter_class)
 
 
 @hooks.register("register_permissions")
