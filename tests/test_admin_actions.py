@@ -66,9 +66,7 @@ def test_revoke_one_session_logs_that_browser_out(make_user, browser_client, vic
     )
 
     assert response.status_code == 302
-    assert response["Location"] == reverse(
-        "wagtail_2fa_sessions:user_sessions", args=[victim.pk]
-    )
+    assert response["Location"] == reverse("wagtail_2fa_sessions:user_sessions", args=[victim.pk])
     assert messages_of(response) == ["Session of victim on Mobile Safari 17.4 revoked."]
     assert not is_logged_in(victim.phone)
     assert is_logged_in(victim.laptop)
@@ -81,9 +79,7 @@ def test_revoke_one_session_logs_that_browser_out(make_user, browser_client, vic
 
 def test_revoke_all_of_a_user_sessions(make_user, browser_client, victim):
     client = logged_in(browser_client, staff(make_user, "manager", "sessions"))
-    response = client.post(
-        reverse("wagtail_2fa_sessions:revoke_user_sessions", args=[victim.pk])
-    )
+    response = client.post(reverse("wagtail_2fa_sessions:revoke_user_sessions", args=[victim.pk]))
     assert messages_of(response) == ["2 sessions of victim revoked."]
     assert not is_logged_in(victim.phone)
     assert not is_logged_in(victim.laptop)
@@ -160,9 +156,7 @@ def test_actions_are_csrf_protected(make_user, browser_client, victim):
     assert api.active_sessions(victim).count() == 2
 
 
-def test_bulk_reset_2fa_confirms_then_resets_each_selected_user(
-    make_user, browser_client, victim
-):
+def test_bulk_reset_2fa_confirms_then_resets_each_selected_user(make_user, browser_client, victim):
     other = make_user("other")
     TOTPDevice.objects.create(user=other, name="app")
     bystander = make_user("bystander")
@@ -199,9 +193,7 @@ def test_bulk_revoke_sessions_keeps_the_admin_own_session(make_user, browser_cli
     assert not is_logged_in(victim.phone)
 
 
-def test_bulk_action_on_all_users_matching_the_report_search_and_filters(
-    make_user, browser_client
-):
+def test_bulk_action_on_all_users_matching_the_report_search_and_filters(make_user, browser_client):
     matching = [make_user(f"editor{i}", groups=["Editors"]) for i in range(3)]
     excluded = make_user("editor-without-2fa", groups=["Editors"])
     unrelated = make_user("moderator")

@@ -166,9 +166,7 @@ def test_user_supplied_strings_are_escaped_on_every_page(make_user, browser_clie
     record = SessionRecord.objects.get(user=evil)
     api.revoke_session(record, by=root, reason=XSS)
     admin_login(browser_client(user_agent=f"Mozilla/5.0 {XSS}"), evil)
-    bulk = reverse(
-        "wagtail_bulk_action", args=["auth", "user", "wagtail_2fa_sessions_reset_2fa"]
-    )
+    bulk = reverse("wagtail_bulk_action", args=["auth", "user", "wagtail_2fa_sessions_reset_2fa"])
     urls = [
         *page_urls(evil),
         "/admin/",
