@@ -25,16 +25,17 @@ def _r(number):
     return round(number, 1)
 
 
-def _nice_max(value):
-    """The smallest 1/2/5 x 10^n at or above ``value`` (at least 1), for the y axis."""
-    value = max(value, 1)
+def _nice_max(value, ticks=4):
+    """The top of a y axis at or above ``value`` whose ``ticks`` steps are round numbers
+    (1, 2 or 5 times a power of ten, at least 1)."""
+    raw = max(value, 1) / ticks
     magnitude = 1
-    while magnitude * 10 <= value:
+    while magnitude * 10 <= raw:
         magnitude *= 10
     for step in (1, 2, 5, 10):
-        if step * magnitude >= value:
-            return step * magnitude
-    return 10 * magnitude
+        if step * magnitude >= raw:
+            return step * magnitude * ticks
+    return 10 * magnitude * ticks
 
 
 def activity_chart(logins, sessions):
@@ -64,7 +65,7 @@ def activity_chart(logins, sessions):
                 MARGIN_LEFT - 6,
                 _r(y(top * step / 4) + 4),
                 TEXT_COLOUR,
-                round(top * step / 4, 1) if top < 4 else int(top * step / 4),
+                int(top * step / 4),
             )
             for step in range(5)
         ),
