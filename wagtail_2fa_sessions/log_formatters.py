@@ -58,8 +58,11 @@ class AuditFormatter(LogFormatter):
 def formatter_classes():
     """One formatter class per audited action, for ``register_log_actions``."""
     for action, (label, message) in audit.LABELS.items():
-        yield action, type(
-            "AuditFormatter",
-            (AuditFormatter,),
-            {"action": action, "label": label, "message": message},
+        yield (
+            action,
+            type(
+                "AuditFormatter",
+                (AuditFormatter,),
+                {"action": action, "label": label, "message": message},
+            ),
         )
