@@ -261,3 +261,24 @@ def test_actions_are_in_site_history_with_readable_messages(make_user, browser_c
     assert "Revoked a session (Revoked by an admin)" in history
     assert "Revoked 1 session of a user (Revoked by an admin)" in history
     assert "Reset two-factor authentication: 2 devices deleted" in history
+
+
+def test_view_only_users_see_the_audit_trail_on_the_plugin_pages(make_user, browser_client, victim):
+    admin = make_user("root", superuser=True)
+    record = SessionRecord.objects.filter(user=victim).first()
+    api.revoke_session(record, by=admin, reason="lost phone")
+    api.reset_2fa(victim, by=admin)
+    viewer = logged_in(browser_client, staff(make_user, "viewer", "view"))
+
+    dashboard = body(viewer.get(reverse("wagtail_2fa_sessions:dashboard"))).decode()
+    user_page = body(
+        viewer.get(reverse("wagtail_2fa_sessions:user_sessions", args=[victim.pk]))
+    ).decode()
+    for html in (dashboard, user_page):
+        assert "data-w2fa-audit-trail" in html
+        assert "Revoked a session (lost phone)" in html
+        assert "Reset two-factor authentication: 2 devices deleted" in html
+    # Site history shows view-only users the entries on session records (Wagtail shows an
+    # entry to whoever holds a permission on its content type).
+    history = body(viewer.get("/admin/reports/site-history/")).decode()
+    assert "Revoked a session (lost phone)" in history

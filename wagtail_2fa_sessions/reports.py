@@ -205,3 +205,18 @@ def active_sessions_per_day(days=30, now=None):
     series = [(day, past[f"d{index}"]) for index, day in enumerate(dates[:-1])]
     series.append((dates[-1], SessionRecord.objects.active(now).count()))
     return series
+
+
+def audit_trail(user=None, limit=10):
+    """The plugin's latest entries in Wagtail's history (``ModelLogEntry``), all of them
+    or those about one user: entries logged on the user, and on the user's sessions."""
+    from django.contrib.contenttypes.models import ContentType
+    from wagtail.models import ModelLogEntry
+
+    entries = ModelLogEntry.objects.filter(action__startswith="wagtail_2fa_sessions.")
+    if user is not None:
+        user_type = ContentType.objects.get_for_model(user, for_concrete_model=False)
+        entries = entries.filter(
+            Q(content_type=user_type, object_id=str(user.pk)) | Q(data__user_id=user.pk)
+        )
+    return entries.select_related("user").order_by("-timestamp", "-pk")[:limit]

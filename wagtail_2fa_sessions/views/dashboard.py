@@ -108,6 +108,8 @@ class DashboardView(permissions.PermissionRequiredMixin, WagtailAdminTemplateMix
             adoption_chart=charts.adoption_chart(reports.adoption_by_role()),
             chart_days=self.chart_days,
             maintenance_panel=MaintenancePanel(self.request),
+            audit_trail=reports.audit_trail(),
+            site_history_url=reverse("wagtailadmin_reports:site_history"),
         )
         return context
 

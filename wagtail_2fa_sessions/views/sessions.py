@@ -112,6 +112,7 @@ class UserSessionsView(
             methods=reports.methods_of(annotated),
             roles=reports.roles_of(annotated),
             last_2fa_use=annotated.last_2fa_use,
+            audit_trail=reports.audit_trail(self.target),
             can_manage_sessions=permissions.can_manage_sessions(user),
             can_reset_2fa=permissions.can_reset_2fa(user),
             revoke_all_url=reverse(
