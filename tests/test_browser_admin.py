@@ -92,7 +92,7 @@ def test_admin_walk_through(browser_page, live_server, demo_site):
     assert page.locator("svg.w2fa-chart").count() == 2
     assert page.get_by_text("Recent activity").is_visible()
     # Wagtail's admin scrolls inside its layout: a tall viewport shows the whole page.
-    page.set_viewport_size({"width": 1400, "height": 1350})
+    page.set_viewport_size({"width": 1400, "height": 1450})
     page.screenshot(path=str(SCREENSHOTS / "dashboard.png"))
     page.set_viewport_size({"width": 1400, "height": 1000})
 
@@ -120,7 +120,7 @@ def test_admin_walk_through(browser_page, live_server, demo_site):
     assert page.locator("[data-w2fa-bulk-items] li").inner_text() == (
         "Grace Hoffmann (grace.moderator)"
     )
-    page.click("button:has-text('Yes, reset 2FA')")
+    page.get_by_role("button", name="Yes, reset 2FA").click()
     page.wait_for_selector("text=Two-factor authentication reset for 1 user")
     assert not TOTPDevice.objects.filter(user=grace).exists()
     grace_row = page.locator("tr", has_text="grace.moderator")
@@ -133,7 +133,7 @@ def test_admin_walk_through(browser_page, live_server, demo_site):
     target = api.active_sessions(alice).get(device_type="tablet")
     page.locator(f'tr[data-w2fa-session="{target.pk}"] a[data-w2fa-revoke]').click()
     page.wait_for_selector("text=Revoke the session of Alice Keller")
-    page.click("button:has-text('Revoke session')")
+    page.get_by_role("button", name="Revoke session").click()
     page.wait_for_url(f"{base}/admin/2fa-sessions/users/{alice.pk}/")
     assert page.get_by_text(re.compile(r"Session of Alice Keller on .* revoked\.")).is_visible()
     row = page.locator(f'tr[data-w2fa-session="{target.pk}"]')

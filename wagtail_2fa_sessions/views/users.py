@@ -11,7 +11,6 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
-from wagtail.admin.ui.menus import MenuItem
 from wagtail.admin.ui.tables import (
     BooleanColumn,
     BulkActionsCheckboxColumn,
@@ -21,6 +20,7 @@ from wagtail.admin.ui.tables import (
 )
 from wagtail.admin.utils import get_user_display_name
 from wagtail.admin.views import generic
+from wagtail.admin.widgets.button import Button
 
 from .. import permissions, reports
 from ..filters import TwoFactorUserFilterSet
@@ -155,7 +155,7 @@ class UsersReportView(permissions.PermissionRequiredMixin, generic.IndexView):
 
     def get_list_more_buttons(self, instance):
         buttons = [
-            MenuItem(
+            Button(
                 _("Sessions and 2FA"),
                 url=reverse("wagtail_2fa_sessions:user_sessions", args=[instance.pk]),
                 icon_name="key",
@@ -164,7 +164,7 @@ class UsersReportView(permissions.PermissionRequiredMixin, generic.IndexView):
         ]
         if self.request.user.has_perm(f"{User._meta.app_label}.change_{User._meta.model_name}"):
             buttons.append(
-                MenuItem(
+                Button(
                     _("Edit user"),
                     url=reverse("wagtailusers_users:edit", args=[instance.pk]),
                     icon_name="edit",
