@@ -27,6 +27,16 @@ from ..filters import TwoFactorUserFilterSet
 
 User = get_user_model()
 
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formula(value):
+    """Keep a spreadsheet from running a user-supplied value as a formula (CSV injection):
+    a leading quote makes it text. Wagtail does the same for XLSX cells itself."""
+    if value and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
 
 class ListColumn(Column):
     """A list of short labels as status tags, or a placeholder when empty."""
@@ -77,6 +87,10 @@ class UsersReportView(permissions.PermissionRequiredMixin, generic.IndexView):
         "last_2fa_use",
         "is_active",
     ]
+    custom_value_preprocess = {
+        **generic.IndexView.custom_value_preprocess,
+        str: {generic.IndexView.FORMAT_CSV: neutralise_formula},
+    }
     export_headings = {
         "username": _("Username"),
         "full_name": _("Name"),
