@@ -1,5 +1,6 @@
 from django.contrib.auth.models import Permission
-from django.urls import include, path
+from django.urls import include, path, reverse
+from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 
 from . import admin_urls, audit
@@ -22,3 +23,24 @@ def register_permissions():
 @hooks.register("register_admin_urls")
 def register_admin_urls():
     return [path("2fa-sessions/", include(admin_urls, namespace="wagtail_2fa_sessions"))]
+
+
+# --- Two-factor authentication: account menu items ---
+
+
+@hooks.register("register_account_menu_item")
+def register_twofactor_account_menu_item(request):
+    return {
+        "url": reverse("wagtail_2fa_sessions:twofactor"),
+        "label": _("Two-factor authentication"),
+        "help_text": _("Add or remove authenticator apps, email codes and backup codes."),
+    }
+
+
+@hooks.register("register_account_menu_item")
+def register_your_sessions_account_menu_item(request):
+    return {
+        "url": reverse("wagtail_2fa_sessions:your_sessions"),
+        "label": _("Your sessions"),
+        "help_text": _("See where you are signed in and sign out other sessions."),
+    }
