@@ -14,12 +14,12 @@ A user's status (:func:`status_for`, :func:`annotate_status`) is one of:
   sent to enrolment before anything else.
 """
 
+import math
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
-from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.db import models
@@ -27,7 +27,6 @@ from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from django.http import HttpResponseRedirect
 from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 from django.utils import timezone
-from django.utils.translation import ngettext
 
 from . import conf, twofactor
 from .models import TwoFactorRequirement
@@ -38,8 +37,8 @@ GRACE = "grace"
 OVERDUE = "overdue"
 STATUSES = (ENROLLED, EXEMPT, GRACE, OVERDUE)
 
-# Cached answer for an unverified session without a device: {"at", "user", "required",
-# "deadline", "banner"}.
+# Cached answer for an unverified session without a device: {"at", "user", "status",
+# "deadline"}.
 STATE_SESSION_KEY = "_wagtail_2fa_sessions_gate"
 
 # What a half-logged-in session (password done, second factor not) may reach.
@@ -68,7 +67,8 @@ class Status:
     def days_left(self):
         if self.status != GRACE or self.deadline is None:
             return None
-        return max(0, (self.deadline - timezone.now()).days)
+        seconds = (self.deadline - timezone.now()).total_seconds()
+        return math.ceil(max(0.0, seconds) / 86400)
 
 
 def _grace():
@@ -236,7 +236,6 @@ def _cached_state(request, user):
             "user": user.pk,
             "status": status.status,
             "deadline": status.deadline.timestamp() if status.deadline else None,
-            "banner": (state or {}).get("banner", False),
         }
         session[STATE_SESSION_KEY] = state
     return state
@@ -263,28 +262,13 @@ def gate(request):
         if _url_name(request) in ENROL_URL_NAMES:
             return None
         return _redirect(request, "wagtail_2fa_sessions:twofactor")
-    if state["status"] == GRACE and not state["banner"] and request.method == "GET":
-        _grace_banner(request, state)
     return None
 
 
-def _grace_banner(request, state):
-    if request.headers.get("x-requested-with") or request.headers.get("hx-request"):
-        return
-    days = max(0, int((state["deadline"] - time.time()) // 86400)) if state["deadline"] else None
-    if days is None:
-        days = conf.get("GRACE_DAYS")
-    messages.warning(
-        request,
-        ngettext(
-            "Two-factor authentication is required for your account. Set it up within "
-            "%(days)d day in your account settings.",
-            "Two-factor authentication is required for your account. Set it up within "
-            "%(days)d days in your account settings.",
-            days,
-        )
-        % {"days": days},
-        fail_silently=True,
-    )
-    state["banner"] = True
-    request.session[STATE_SESSION_KEY] = state
+def grace_state(request):
+    """The cached gate answer of this session when it is in its grace period, else None
+    (read by the dashboard banner without a query)."""
+    state = request.session.get(STATE_SESSION_KEY)
+    if state and state.get("status") == GRACE and state.get("user") == request.user.pk:
+        return state
+    return None

@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 
 from . import admin_urls, audit
+from . import panels as panels_module
 
 
 @hooks.register("register_log_actions")
@@ -44,3 +45,10 @@ def register_your_sessions_account_menu_item(request):
         "label": _("Your sessions"),
         "help_text": _("See where you are signed in and sign out other sessions."),
     }
+
+
+@hooks.register("construct_homepage_panels")
+def add_twofactor_grace_banner(request, panels):
+    banner = panels_module.grace_banner(request)
+    if banner is not None:
+        panels.insert(0, banner)

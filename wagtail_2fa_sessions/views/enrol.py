@@ -12,8 +12,8 @@ from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView
 
 from .. import api, enforcement, enrolment, twofactor
-from ..verification import passkeys_available
 from ..forms import TokenForm
+from ..verification import passkeys_available
 from .reauth import AccountBreadcrumbsMixin, RecentAuthRequiredMixin, mark_recent_auth
 
 OTHER_SESSIONS_HINT = _(

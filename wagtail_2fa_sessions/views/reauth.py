@@ -57,7 +57,8 @@ class AccountBreadcrumbsMixin(WagtailAdminTemplateMixin):
     header_icon = "key"
 
     def get_breadcrumbs_items(self):
-        return super().get_breadcrumbs_items() + [
+        return [
+            *super().get_breadcrumbs_items(),
             {"url": reverse("wagtailadmin_account"), "label": _("Account")},
             {"url": "", "label": self.get_page_title()},
         ]
