@@ -240,3 +240,26 @@ def test_account_page_links_to_the_2fa_pages(make_user, browser_client):
     content = client.get("/admin/account/").content
     assert TWOFACTOR_URL.encode() in content
     assert b"/admin/2fa-sessions/2fa/sessions/" in content
+
+
+def test_wrong_reauth_passwords_count_towards_the_hourly_cap(make_user, browser_client, settings):
+    settings.WAGTAIL_2FA_SESSIONS_VERIFY_FAILURES_PER_HOUR = 3
+    _user, client = logged_in(make_user, browser_client)
+    for _ in range(3):
+        assert reauth(client, "wrong password").status_code == 200
+    response = reauth(client)
+    assert response.status_code == 200
+    assert b"Try again in an hour" in response.content
+    assert ModelLogEntry.objects.filter(action=audit.VERIFY_FAILED).count() == 4
+
+
+def test_removing_the_last_factor_when_required_means_enrolling_again_now(
+    make_user, browser_client, settings
+):
+    settings.WAGTAIL_2FA_SESSIONS_REQUIRE_2FA = True
+    user, client = logged_in(make_user, browser_client)
+    device = add_totp(user)
+    verify(client, "totp", totp_code(device))
+    client.post(f"/admin/2fa-sessions/2fa/devices/otp_totp/{device.pk}/remove/")
+    assert api.twofactor_status(user).status == "overdue"
+    assert client.get("/admin/")["Location"].startswith(TWOFACTOR_URL)

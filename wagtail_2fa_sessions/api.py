@@ -11,6 +11,7 @@ from .models import SessionRecord
 __all__ = [
     "active_sessions",
     "backup_codes_left",
+    "check_password",
     "check_second_factor",
     "cleanup_expired",
     "confirm_device",
@@ -153,6 +154,12 @@ def check_second_factor(user, method, token):
     """Check a code; ``(device, None)`` on success, ``(None, message)`` on failure.
     Throttled per device and per account per hour; failures are logged."""
     return verification.check(user, method, token)
+
+
+def check_password(user, password):
+    """Re-authentication by password: ``(True, None)`` or ``(False, message)``. Failures
+    count towards the same hourly cap as codes and are logged."""
+    return verification.check_password(user, password)
 
 
 def send_email_code(user, *, device=None):

@@ -158,6 +158,8 @@ def annotate_status(queryset):
 def _requirement_status(user, *, start):
     """Status of a required user without a device; ``start`` records the grace start."""
     requirement = TwoFactorRequirement.objects.filter(user=user).first()
+    if requirement is not None and requirement.reset_at is not None:
+        return Status(OVERDUE, requirement.reset_at)
     if requirement is None or requirement.required_since is None:
         if not start:
             return Status(GRACE, None)
@@ -165,8 +167,6 @@ def _requirement_status(user, *, start):
         requirement, _ = TwoFactorRequirement.objects.update_or_create(
             user=user, defaults={"required_since": now}
         )
-    if requirement.reset_at is not None:
-        return Status(OVERDUE, requirement.reset_at)
     deadline = requirement.required_since + _grace()
     return Status(GRACE if deadline > timezone.now() else OVERDUE, deadline)
 

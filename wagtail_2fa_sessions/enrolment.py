@@ -121,7 +121,11 @@ def remove(user, device):
     if device.user_id != user.pk:
         return 0
     label = twofactor.method_label(device._meta.app_label)
-    device.delete()
+    with transaction.atomic():
+        device.delete()
+        if not twofactor.has_device(user) and enforcement.is_required(user):
+            # Removing the last factor does not buy a new grace period.
+            enforcement.note_reset(user)
     audit.record(user, audit.DEVICE_REMOVED, by=user, device=label)
     notify(user, "removed", label)
     return 1

@@ -42,8 +42,11 @@ class ReauthForm(forms.Form):
         data = super().clean()
         password = data.get("password")
         token = data.get("token")
-        if password and self.user.check_password(password):
-            return data
+        if password:
+            ok, error = api.check_password(self.user, password)
+            if ok:
+                return data
+            raise forms.ValidationError(error)
         if token:
             compact = "".join(token.split())
             method = "totp" if compact.isdigit() and len(compact) <= 8 else "static"

@@ -105,6 +105,19 @@ def check(user, method, token):
     return None, THROTTLED if throttled else INVALID
 
 
+def check_password(user, password):
+    """Re-authentication by password, under the same hourly cap as codes.
+
+    Returns ``(True, None)`` or ``(False, message)``; failures are logged."""
+    if failures_last_hour(user) >= conf.get("VERIFY_FAILURES_PER_HOUR"):
+        _record_failure(user, "password", "hourly cap")
+        return False, CAPPED
+    if password and user.check_password(password):
+        return True, None
+    _record_failure(user, "password", "wrong password")
+    return False, INVALID
+
+
 def send_email_code(user, *, device=None):
     """Email a fresh code to the user's email device (respecting django-otp's cooldown).
 
