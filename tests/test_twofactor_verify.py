@@ -234,3 +234,26 @@ def test_verify_post_needs_a_csrf_token(make_user):
     response = client.post(VERIFY_URL, {"method": "totp", "token": totp_code(device)})
     assert response.status_code == 403
     assert not is_logged_in(client)
+
+
+def test_verify_step_sends_verified_and_deviceless_users_on(make_user, browser_client):
+    user = make_user("alice", superuser=True)
+    client = browser_client()
+    admin_login(client, user)
+    assert client.get(VERIFY_URL, {"next": "/admin/pages/"})["Location"] == "/admin/pages/"
+    device = add_totp(user)
+    verify(client, "totp", totp_code(device))
+    assert client.get(VERIFY_URL)["Location"] == "/admin/"
+
+
+def test_grace_page_shows_days_left(make_user, browser_client, settings):
+    settings.WAGTAIL_2FA_SESSIONS_REQUIRE_2FA = ["Editors"]
+    settings.WAGTAIL_2FA_SESSIONS_GRACE_DAYS = 3
+    user = make_user("ed", groups=["Editors"])
+    from django.contrib.auth.models import Permission
+
+    user.user_permissions.add(Permission.objects.get(codename="access_admin"))
+    client = browser_client()
+    admin_login(client, user)
+    content = client.get("/admin/2fa-sessions/2fa/").content
+    assert b"Add a method within 3 days" in content
