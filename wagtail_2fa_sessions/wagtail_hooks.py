@@ -3,8 +3,7 @@ from django.urls import include, path, reverse
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 
-from . import admin_urls, audit
-from . import panels as panels_module
+from . import admin_urls, audit, banners
 
 
 @hooks.register("register_log_actions")
@@ -26,7 +25,7 @@ def register_admin_urls():
     return [path("2fa-sessions/", include(admin_urls, namespace="wagtail_2fa_sessions"))]
 
 
-# --- Two-factor authentication: account menu items ---
+# --- Two-factor authentication: account menu items, grace-period banner ---
 
 
 @hooks.register("register_account_menu_item")
@@ -49,6 +48,6 @@ def register_your_sessions_account_menu_item(request):
 
 @hooks.register("construct_homepage_panels")
 def add_twofactor_grace_banner(request, panels):
-    banner = panels_module.grace_banner(request)
+    banner = banners.grace_banner(request)
     if banner is not None:
         panels.insert(0, banner)
