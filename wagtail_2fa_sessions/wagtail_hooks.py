@@ -1,9 +1,8 @@
 from django.contrib.auth.models import Permission
-from django.urls import include, path, reverse
-from django.utils.translation import gettext_lazy as _
+from django.urls import include, path
 from wagtail import hooks
 
-from . import admin_urls, audit, banners
+from . import admin_urls, audit
 
 
 @hooks.register("register_log_actions")
@@ -30,6 +29,9 @@ def register_admin_urls():
 
 @hooks.register("register_account_menu_item")
 def register_twofactor_account_menu_item(request):
+    from django.urls import reverse
+    from django.utils.translation import gettext as _
+
     return {
         "url": reverse("wagtail_2fa_sessions:twofactor"),
         "label": _("Two-factor authentication"),
@@ -39,6 +41,9 @@ def register_twofactor_account_menu_item(request):
 
 @hooks.register("register_account_menu_item")
 def register_your_sessions_account_menu_item(request):
+    from django.urls import reverse
+    from django.utils.translation import gettext as _
+
     return {
         "url": reverse("wagtail_2fa_sessions:your_sessions"),
         "label": _("Your sessions"),
@@ -48,6 +53,8 @@ def register_your_sessions_account_menu_item(request):
 
 @hooks.register("construct_homepage_panels")
 def add_twofactor_grace_banner(request, panels):
-    banner = banners.grace_banner(request)
+    from .banners import grace_banner
+
+    banner = grace_banner(request)
     if banner is not None:
         panels.insert(0, banner)
