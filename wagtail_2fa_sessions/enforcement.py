@@ -14,18 +14,27 @@ A user's status (:func:`status_for`, :func:`annotate_status`) is one of:
   sent to enrolment before anything else.
 """
 
+import functools
 import math
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.db import models
 from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from django.http import HttpResponseRedirect
-from django.urls import NoReverseMatch, Resolver404, resolve, reverse
+from django.urls import (
+    NoReverseMatch,
+    Resolver404,
+    get_script_prefix,
+    get_urlconf,
+    resolve,
+    reverse,
+)
 from django.utils import timezone
 
 from . import conf, twofactor
@@ -196,11 +205,17 @@ def forget(request):
     request.session.pop(STATE_SESSION_KEY, None)
 
 
-def _admin_prefix():
+@functools.lru_cache(maxsize=16)
+def _admin_prefix_for(urlconf, script_prefix):
     try:
-        return reverse("wagtailadmin_home")
+        return reverse("wagtailadmin_home", urlconf=urlconf)
     except NoReverseMatch:
         return None
+
+
+def _admin_prefix():
+    """Where the Wagtail admin is mounted, reversed once per URLconf (it is on the hot path)."""
+    return _admin_prefix_for(get_urlconf() or settings.ROOT_URLCONF, get_script_prefix())
 
 
 def _url_name(request):
