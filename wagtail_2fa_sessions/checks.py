@@ -84,3 +84,34 @@ def check_q_cluster(app_configs, **kwargs):
             )
         ]
     return []
+# --- Two-factor authentication ---
+
+
+@register(Tags.security)
+def check_twofactor_settings(app_configs, **kwargs):
+    from . import conf
+
+    problems = []
+    policy = conf.get("REQUIRE_2FA")
+    if not (
+        isinstance(policy, bool | str)
+        or policy is None
+        or (isinstance(policy, list | tuple | set) and all(isinstance(g, str) for g in policy))
+    ):
+        problems.append(
+            Error(
+                "WAGTAIL_2FA_SESSIONS_REQUIRE_2FA must be False, True or a list of group names.",
+                id="wagtail_2fa_sessions.E050",
+            )
+        )
+    validity = getattr(settings, "OTP_EMAIL_TOKEN_VALIDITY", 300)
+    if apps.is_installed("django_otp.plugins.otp_email") and validity > 600:
+        problems.append(
+            Warning(
+                f"OTP_EMAIL_TOKEN_VALIDITY is {validity} seconds; email codes should expire "
+                "within 10 minutes.",
+                hint="Set OTP_EMAIL_TOKEN_VALIDITY to 600 or less.",
+                id="wagtail_2fa_sessions.W050",
+            )
+        )
+    return problems

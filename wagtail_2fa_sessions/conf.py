@@ -37,6 +37,21 @@ DEFAULTS = {
     # The django-q2 cluster (a Q_CLUSTER["ALT_CLUSTERS"] name) that runs maintenance
     # jobs; None uses the default cluster.
     "CLUSTER": None,
+    # --- Two-factor authentication (enrolment, verification, enforcement) ---
+    # Who must use 2FA for the Wagtail admin: False (nobody), True (everyone with admin
+    # access) or a list of group names.
+    "REQUIRE_2FA": False,
+    # Superusers must use 2FA whatever REQUIRE_2FA says.
+    "REQUIRE_2FA_SUPERUSERS": False,
+    # Days a user the requirement applies to may keep working without a device.
+    "GRACE_DAYS": 7,
+    # Failed second-factor attempts one account may make in any hour, on top of
+    # django-otp's per-device throttling.
+    "VERIFY_FAILURES_PER_HOUR": 20,
+    # Seconds a password (or code) re-entry counts as recent for adding or removing a factor.
+    "REAUTH_SECONDS": 300,
+    # How many single-use backup codes one generation creates.
+    "BACKUP_CODES": 10,
 }
 
 

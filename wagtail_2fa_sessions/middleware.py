@@ -3,7 +3,7 @@ import logging
 from django.db import DatabaseError
 from django.http import HttpResponse
 
-from . import tracking
+from . import enforcement, tracking
 
 logger = logging.getLogger(__name__)
 
@@ -15,6 +15,9 @@ class SessionTrackingMiddleware:
 
     In the steady state an authenticated request costs one indexed read, and at most one
     conditional UPDATE per session per ``WAGTAIL_2FA_SESSIONS_ACTIVITY_INTERVAL``.
+
+    For the Wagtail admin it also enforces two-factor authentication
+    (:func:`wagtail_2fa_sessions.enforcement.gate`).
 
     Failure policy: if the record cannot be read, nobody can tell whether the session was
     revoked, so the request is refused with a 503 (the session itself is kept, so the user
@@ -30,6 +33,8 @@ class SessionTrackingMiddleware:
     def __call__(self, request):
         try:
             snapshot = tracking.check_request(request)
+            # A half-logged-in or overdue user is sent to verification or enrolment.
+            refusal = enforcement.gate(request)
         except DatabaseError:
             logger.exception("Could not check the session record; refusing the request")
             response = HttpResponse(
@@ -41,7 +46,7 @@ class SessionTrackingMiddleware:
             return response
         token = tracking.current_record_id.set(snapshot.pk if snapshot else None)
         try:
-            response = self.get_response(request)
+            response = refusal or self.get_response(request)
         finally:
             tracking.current_record_id.reset(token)
         try:

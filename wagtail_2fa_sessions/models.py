@@ -234,3 +234,21 @@ class ScheduleMarker(models.Model):
 
     def __str__(self):
         return self.name
+class TwoFactorRequirement(models.Model):
+    """When the 2FA requirement first applied to a user (the start of their grace period),
+    and when an admin last reset their 2FA (which ends the grace period at once)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="twofactor_requirement",
+        verbose_name=_("user"),
+    )
+    required_since = models.DateTimeField(_("2FA required since"), null=True, blank=True)
+    reset_at = models.DateTimeField(_("2FA reset"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("2FA requirement")
+
+    def __str__(self):
+        return f"2FA requirement of {self.user}"

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from . import audit, conf, stores, twofactor
+from . import audit, conf, enforcement, stores, twofactor
 from .batching import delete_in_batches, in_batches, in_key_ranges
 from .models import GlobalRevocation, SessionRecord
 
@@ -195,6 +195,9 @@ def reset_2fa(user, *, by=None):
         SessionRecord.objects.filter(user=user, verified_at__isnull=False).update(
             verified_at=None, verified_device_type=""
         )
+        if deleted:
+            # Where 2FA is required, the next login goes to enrolment, not into a grace period.
+            enforcement.note_reset(user)
     if deleted:
         audit.record(user, audit.RESET_2FA, by=by, devices=deleted)
     return deleted

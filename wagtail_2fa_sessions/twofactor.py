@@ -45,3 +45,17 @@ def has_2fa_q(user_ref="pk"):
     for model in device_models():
         condition |= Q(has_device_q(model, user_ref))
     return condition
+
+
+def has_device(user):
+    """True when ``user`` has a confirmed device of any kind (one query per device model
+    at most, stopping at the first hit)."""
+    return any(_confirmed(model).filter(user=user).exists() for model in device_models())
+
+
+def confirmed_devices(user):
+    """Every confirmed device of ``user``, across device models, oldest first per model."""
+    devices = []
+    for model in device_models():
+        devices.extend(_confirmed(model).filter(user=user).order_by("pk"))
+    return devices

@@ -68,3 +68,37 @@ def user_listing_buttons(user, request_user):
 
 hooks.register("register_bulk_action", ResetTwoFactorBulkAction)
 hooks.register("register_bulk_action", RevokeSessionsBulkAction)
+# --- Two-factor authentication: account menu items, grace-period banner ---
+
+
+@hooks.register("register_account_menu_item")
+def register_twofactor_account_menu_item(request):
+    from django.urls import reverse
+    from django.utils.translation import gettext as _
+
+    return {
+        "url": reverse("wagtail_2fa_sessions:twofactor"),
+        "label": _("Two-factor authentication"),
+        "help_text": _("Add or remove authenticator apps, email codes and backup codes."),
+    }
+
+
+@hooks.register("register_account_menu_item")
+def register_your_sessions_account_menu_item(request):
+    from django.urls import reverse
+    from django.utils.translation import gettext as _
+
+    return {
+        "url": reverse("wagtail_2fa_sessions:your_sessions"),
+        "label": _("Your sessions"),
+        "help_text": _("See where you are signed in and sign out other sessions."),
+    }
+
+
+@hooks.register("construct_homepage_panels")
+def add_twofactor_grace_banner(request, panels):
+    from .banners import grace_banner
+
+    banner = grace_banner(request)
+    if banner is not None:
+        panels.insert(0, banner)
