@@ -2,6 +2,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.test import Client
+from django.urls import reverse
 
 PASSWORD = "correct horse battery staple"
 
@@ -80,6 +81,17 @@ def is_logged_in(client):
     """True when the admin dashboard renders for this client rather than redirecting."""
     response = client.get("/admin/")
     return response.status_code == 200
+
+
+def has_session(client):
+    """True when the client's session is still authenticated: the dashboard renders, or the
+    2FA gate sends it to the verify step (a user with a device who has not passed it yet)
+    rather than to the login page."""
+    response = client.get("/admin/")
+    if response.status_code == 200:
+        return True
+    verify = reverse("wagtail_2fa_sessions:verify")
+    return response.status_code == 302 and response["Location"].startswith(verify)
 
 
 @pytest.fixture(scope="session")

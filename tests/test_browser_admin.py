@@ -14,6 +14,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from wagtail_2fa_sessions import api
@@ -79,6 +80,13 @@ def test_admin_walk_through(browser_page, live_server, demo_site):
     page.fill("input[name=username]", "admin")
     page.fill("input[name=password]", DEMO_PASSWORD)
     page.click("button[type=submit]")
+    # The demo admin has 2FA: pass the verify step with one of their backup codes.
+    page.wait_for_url(re.compile(r".*/admin/2fa-sessions/2fa/verify/.*"))
+    backup = StaticDevice.objects.get(user=demo_site, confirmed=True)
+    code = backup.token_set.create(token=StaticToken.random_token()).token
+    page.click("a:has-text('Backup codes')")
+    page.fill("input[name=token]", code)
+    page.click("button:has-text('Verify')")
     page.wait_for_url(f"{base}/admin/")
     # Wagtail's own dashboard carries the four figures.
     assert page.locator('[data-w2fa-figure="active_sessions"]').is_visible()
