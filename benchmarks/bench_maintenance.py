@@ -175,7 +175,7 @@ def series(connection, n):
     if connection.vendor == "postgresql":
         return "", f"generate_series(1, {int(n)}) AS seq(i)"
     return (
-        f"WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < {int(n)}) ",  # noqa: S608
+        f"WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < {int(n)}) ",
         "seq",
     )
 
@@ -198,7 +198,7 @@ def seed_store(n, *, expired_every=2, only_expired=False):
     values = [params["expired"], params["future"]] if expired_every else [params["future"]]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"{with_clause}INSERT INTO {Session._meta.db_table} "  # noqa: S608 (our own names)
+            f"{with_clause}INSERT INTO {Session._meta.db_table} "
             "(session_key, session_data, expire_date) "
             f"SELECT {hex_key(connection)}, %s, {expires} FROM {source} {where}",
             ["x" * 200, *values],
@@ -218,7 +218,7 @@ def seed_records(n, user_ids, *, expired_every=2):
     values = [params["expired"], params["future"]] if expired_every else [params["future"]]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"{with_clause}INSERT INTO {table} (user_id, session_key, device_id, ip_address, "  # noqa: S608
+            f"{with_clause}INSERT INTO {table} (user_id, session_key, device_id, ip_address, "
             "user_agent, browser, os, device_type, created_at, valid_since, last_activity, "
             "expires_at, revoked_reason, verified_device_type) "
             f"SELECT {first} + (i %% {count}), {hex_key(connection)}, {hex_key(connection)}, "
@@ -247,7 +247,7 @@ def empty_tables():
 
     with connection.cursor() as cursor:
         for model in (MaintenanceRun, SessionRecord, GlobalRevocation, Session):
-            cursor.execute(f"DELETE FROM {model._meta.db_table}")  # noqa: S608
+            cursor.execute(f"DELETE FROM {model._meta.db_table}")
     vacuum()
 
 
@@ -362,7 +362,7 @@ def main(argv=None):
         import subprocess
 
         argv = sys.argv[1:] if argv is None else list(argv)
-        return subprocess.call([sys.executable, __file__, *argv])  # noqa: S603 (our own file)
+        return subprocess.call([sys.executable, __file__, *argv])
     args = parse_args(argv)
     postgres = bool(args.database_url)
     n = args.n or (1_000_000 if postgres else 100_000)

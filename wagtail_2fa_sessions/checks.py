@@ -84,6 +84,8 @@ def check_q_cluster(app_configs, **kwargs):
             )
         ]
     return []
+
+
 # --- Two-factor authentication ---
 
 

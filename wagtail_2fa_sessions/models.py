@@ -234,6 +234,8 @@ class ScheduleMarker(models.Model):
 
     def __str__(self):
         return self.name
+
+
 class TwoFactorRequirement(models.Model):
     """When the 2FA requirement first applied to a user (the start of their grace period),
     and when an admin last reset their 2FA (which ends the grace period at once)."""
