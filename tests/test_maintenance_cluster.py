@@ -4,6 +4,7 @@ The cluster is started on the test database (a file on SQLite, the test database
 PostgreSQL) with the broker the sandbox settings choose: the ORM broker, or Redis when
 ``REDIS_URL`` is set."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -70,7 +71,22 @@ def qcluster(tmp_path):
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+        stop_group(process.pid)
         log.close()
+
+
+def stop_group(pgid, timeout=10):
+    """Wait until the cluster's workers (its process group) are gone too, so none holds a
+    connection to the test database when it is dropped."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGKILL)
 
 
 def wait_for(run, cluster, timeout=60):
