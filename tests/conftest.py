@@ -110,7 +110,24 @@ def chromium_path():
 
 
 @pytest.fixture
-def browser_page(chromium_path, live_server, monkeypatch):
+def wagtail_site(db):
+    """Wagtail's root page and default site, which its migrations create but a transactional
+    test's flush removes for the tests after it."""
+    from django.conf import settings
+    from wagtail.coreutils import get_supported_content_language_variant
+    from wagtail.models import Locale, Page, Site
+
+    language = get_supported_content_language_variant(settings.LANGUAGE_CODE)
+    Locale.objects.get_or_create(language_code=language)
+    root = Page.get_first_root_node() or Page.add_root(title="Root", slug="root")
+    if not Site.objects.exists():
+        home = root.get_children().first() or root.add_child(title="Home", slug="home")
+        Site.objects.create(hostname="localhost", root_page=home, is_default_site=True)
+    return Site.objects.get(is_default_site=True)
+
+
+@pytest.fixture
+def browser_page(chromium_path, live_server, monkeypatch, wagtail_site):
     """A fresh headless Chromium page; use ``live_server.url`` as the base URL."""
     from playwright.sync_api import sync_playwright
 
