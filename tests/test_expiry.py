@@ -59,3 +59,13 @@ def test_a_session_record_reports_expired_after_its_expiry(make_user):
     assert record.status == "expired"
     assert not SessionRecord.objects.active().exists()
     assert SessionRecord.objects.inactive().get() == record
+
+
+def test_expiring_today_ignores_the_viewing_admins_time_zone(make_user):
+    user = make_user("alice")
+    # 22:30 UTC = 23:30 Berlin; in Kiritimati (UTC+14) it is already the next afternoon.
+    now = datetime(2026, 12, 3, 22, 30, tzinfo=UTC)
+    _record(user, datetime(2026, 12, 3, 23, 30, tzinfo=UTC), now)  # 00:30 Berlin: tomorrow
+    with timezone.override("Pacific/Kiritimati"):
+        assert stats.end_of_today(now) == datetime(2026, 12, 3, 23, 0, tzinfo=UTC)
+        assert stats.session_figures(now)["expiring_today"] == 0

@@ -11,10 +11,12 @@ from .models import SessionRecord
 
 
 def end_of_today(now=None):
-    """The next midnight in the site's TIME_ZONE, as an aware datetime."""
-    local = timezone.localtime(now or timezone.now())
+    """The next midnight in the site's ``TIME_ZONE`` (not the viewing admin's own time
+    zone, which Wagtail activates per request), as an aware datetime."""
+    site_zone = timezone.get_default_timezone()
+    local = timezone.localtime(now or timezone.now(), site_zone)
     tomorrow = local.date() + timedelta(days=1)
-    return timezone.make_aware(datetime.combine(tomorrow, time.min), local.tzinfo)
+    return timezone.make_aware(datetime.combine(tomorrow, time.min), site_zone)
 
 
 def session_figures(now=None):
