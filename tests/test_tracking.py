@@ -339,3 +339,51 @@ def test_absolute_timeout_caps_expiry(settings, make_user, browser_client):
     assert record.expires_at <= record.created_at + timedelta(seconds=3600)
     SessionRecord.objects.update(created_at=timezone.now() - timedelta(hours=2))
     assert not is_logged_in(client)
+
+
+def _untracked_signed_cookie(user):
+    """A logged-in signed_cookies session that carries no record id, as one made before
+    the plugin was installed."""
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+
+    store = import_module(settings.SESSION_ENGINE).SessionStore()
+    store[SESSION_KEY] = str(user.pk)
+    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store.save()
+    return store.session_key
+
+
+def test_replayed_untracked_signed_cookie_is_not_adopted_again_after_a_revocation(
+    settings, make_user, browser_client
+):
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+    victim = make_user("victim")
+    stolen = _untracked_signed_cookie(victim)
+    browser = browser_client()
+    browser.cookies[settings.SESSION_COOKIE_NAME] = stolen
+    assert is_logged_in(browser)  # adopted
+    assert api.revoke_user_sessions(victim, reason="compromised") == 1
+    assert not is_logged_in(browser)
+
+    replay = browser_client()
+    replay.cookies[settings.SESSION_COOKIE_NAME] = stolen
+    assert not is_logged_in(replay)
+
+
+def test_revoke_user_sessions_reaches_a_live_session_whose_record_looks_expired(
+    settings, make_user, browser_client
+):
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.db"
+    victim = make_user("victim")
+    thief = browser_client()
+    admin_login(thief, victim)
+    # The record's expiry trails the store's (e.g. set_expiry() after login).
+    SessionRecord.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert is_logged_in(thief)
+
+    assert api.revoke_user_sessions(victim, reason="compromised") == 1
+    assert not is_logged_in(thief)

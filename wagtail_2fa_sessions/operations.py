@@ -47,9 +47,15 @@ def revoke_session(record, *, by=None, reason=""):
 
 
 def revoke_user_sessions(user, *, by=None, reason="", keep=None):
-    """Revoke every active session of ``user`` except those in ``keep``."""
+    """Revoke every open session of ``user`` except those in ``keep``.
+
+    Open, not just active: a record's expiry can trail the store's by up to the activity
+    interval (or more when a view calls ``set_expiry()`` after login), and such a session
+    still works until it is revoked."""
     now = timezone.now()
-    queryset = SessionRecord.objects.active(now).filter(user=user).exclude(pk__in=_record_ids(keep))
+    queryset = SessionRecord.objects.filter(
+        user=user, ended_at__isnull=True, revoked_at__isnull=True
+    ).exclude(pk__in=_record_ids(keep))
     changed = in_batches(queryset, lambda pks: _revoke_pks(pks, at=now, by=by, reason=reason))
     if changed:
         audit.record(user, audit.REVOKE_USER_SESSIONS, by=by, reason=reason, count=changed)

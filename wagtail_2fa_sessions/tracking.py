@@ -147,9 +147,11 @@ def record_logout(request):
 def adopt(request):
     """Start tracking a session that began before the plugin was installed.
 
-    Once any Revoke All or Delete All has happened, an untracked session cannot be
-    told apart from one that should have died with it, so it is logged out instead."""
-    if GlobalRevocation.objects.exists():
+    Once any Revoke All or Delete All has happened, or any session of this user has been
+    revoked, an untracked session cannot be told apart from one that should have died
+    with it (a replayed signed cookie, say), so it is logged out instead."""
+    revoked_before = SessionRecord.objects.filter(user=request.user, revoked_at__isnull=False)
+    if GlobalRevocation.objects.exists() or revoked_before.exists():
         force_logout(request)
         return None
     return record_login(request, request.user)
