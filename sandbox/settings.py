@@ -105,6 +105,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("TEST", {}).setdefault(
         "NAME", Path(tempfile.gettempdir()) / f"wagtail-2fa-sessions-test-{os.getpid()}.sqlite3"
     )
+if "postgresql" in DATABASES["default"]["ENGINE"]:
+    # Wagtail's search backend on PostgreSQL needs it (system check postgres.E005).
+    INSTALLED_APPS.append("django.contrib.postgres")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Cache: local memory unless REDIS_URL is set (the `cache` session engine then runs on Redis).
