@@ -9,13 +9,13 @@ import logging
 import time
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_q.tasks import async_task
 
 from . import api, audit, conf
-from .models import MaintenanceRun
+from .models import GlobalRevocation, MaintenanceRun
 
 logger = logging.getLogger(__name__)
 
@@ -41,29 +41,55 @@ def create_run(action, *, by=None, origin="", keep=None):
     action is queued or running, returns that one instead (the database's unique
     constraint settles two presses at the same instant).
 
-    Revoke All and Delete All take their cutoff here, in the same transaction: everyone
-    is logged out at once, and the job only does the per-record bookkeeping after."""
+    Revoke All and Delete All take their cutoff here, before anything else: everyone is
+    logged out at once, and the job only does the per-record bookkeeping after. The
+    duplicate guard stops only a second bookkeeping job, never the cutoff: a press while
+    a run is open still logs everyone out again, and the open run is pointed at the
+    newest cutoff (finishing it covers the older ones); ``run.cutoff_renewed`` is then
+    True."""
     action = Action(action)
     options = {"keep": [int(pk) for pk in keep or []]} if action == Action.REVOKE_ALL else {}
+    revocation = None
+    if action == Action.REVOKE_ALL:
+        revocation = api.begin_revoke_all(by=_actor(by), keep=options["keep"])
+    elif action == Action.DELETE_ALL:
+        revocation = api.begin_delete_all(by=_actor(by))
     for _attempt in range(3):
         try:
             with transaction.atomic():
                 run = MaintenanceRun.objects.create(
-                    action=action, started_by=_actor(by), origin=origin, options=options
+                    action=action,
+                    started_by=_actor(by),
+                    origin=origin,
+                    options=options,
+                    revocation=revocation,
                 )
-                if action == Action.REVOKE_ALL:
-                    run.revocation = api.begin_revoke_all(by=_actor(by), keep=options["keep"])
-                elif action == Action.DELETE_ALL:
-                    run.revocation = api.begin_delete_all(by=_actor(by))
-                if run.revocation is not None:
-                    run.save(update_fields=["revocation"])
+            run.cutoff_renewed = False
             return run, True
         except IntegrityError:
             existing = open_run(action)
-            if existing is not None:
-                return existing, False
-            # The open run finished in between: this press is a new run after all.
+            if existing is None:
+                continue  # the open run finished in between: this press is a new run
+            if revocation is not None:
+                _point_at(existing, revocation)
+                if not MaintenanceRun.objects.filter(
+                    pk=existing.pk, status__in=MaintenanceRun.OPEN
+                ).exists():
+                    continue  # it closed before it could see the new cutoff
+                existing.refresh_from_db()
+            existing.cutoff_renewed = revocation is not None
+            return existing, False
     raise RuntimeError(f"Could not create a {action} run")
+
+
+def _point_at(run, revocation):
+    """Point the open ``run`` at ``revocation`` unless it already has a newer cutoff."""
+    older = Q(revocation__isnull=True) | Q(
+        revocation__revoked_before__lte=revocation.revoked_before
+    )
+    MaintenanceRun.objects.filter(older, pk=run.pk, status__in=MaintenanceRun.OPEN).update(
+        revocation=revocation, updated_at=timezone.now()
+    )
 
 
 def enqueue(action, *, by=None, origin="admin", keep=None):
@@ -162,28 +188,39 @@ def execute(run_id):
     run.refresh_from_db()
     base = run.rows_done
     progress = _Progress(run, base)
-    try:
-        pending, work = _work(run, progress)
-        MaintenanceRun.objects.filter(pk=run.pk).update(rows_total=base + pending)
-        changed = work()
-    except Exception as error:
-        _close(run, Status.FAILED, error=f"{type(error).__name__}: {error}")
-        raise
-    result = changed if run.action == Action.RESET_ALL_2FA else base + changed
-    _close(run, Status.FINISHED, result=result, rows_done=run.rows_done)
-    return result
+    total = 0
+    while True:
+        try:
+            pending, work = _work(run, progress)
+            MaintenanceRun.objects.filter(pk=run.pk).update(rows_total=run.rows_done + pending)
+            total += work()
+        except Exception as error:
+            _close(run, Status.FAILED, error=f"{type(error).__name__}: {error}")
+            raise
+        result = total if run.action == Action.RESET_ALL_2FA else base + total
+        # Closed only while it still points at the cutoff it finished: a press while it
+        # ran took a newer cutoff, and that one is finished too before the run ends.
+        if _close(run, Status.FINISHED, result=result, rows_done=run.rows_done, only_if=run):
+            return result
+        newest = MaintenanceRun.objects.values_list("revocation_id", flat=True).get(pk=run.pk)
+        run.revocation = GlobalRevocation.objects.filter(pk=newest).first()
+        progress.base = run.rows_done
 
 
-def _close(run, status, *, error="", result=None, rows_done=None):
+def _close(run, status, *, error="", result=None, rows_done=None, only_if=None):
+    """Mark ``run`` finished or failed and log it. With ``only_if`` (the run as it was
+    worked), only while its cutoff is still that run's; returns whether it closed."""
     now = timezone.now()
     fields = {"status": status, "finished_at": now, "updated_at": now, "error": error[:10_000]}
     if result is not None:
         fields["result"] = result
     if rows_done is not None:
         fields["rows_done"] = rows_done
-    MaintenanceRun.objects.filter(pk=run.pk).update(
-        started_at=Coalesce(F("started_at"), now), **fields
-    )
+    runs = MaintenanceRun.objects.filter(pk=run.pk)
+    if only_if is not None and only_if.revocation_id is not None:
+        runs = runs.filter(revocation_id=only_if.revocation_id)
+    if not runs.update(started_at=Coalesce(F("started_at"), now), **fields):
+        return False
     run.refresh_from_db()
     action = audit.MAINTENANCE_FINISHED if status == Status.FINISHED else audit.MAINTENANCE_FAILED
     audit.record(
@@ -196,6 +233,7 @@ def _close(run, status, *, error="", result=None, rows_done=None):
         rows_done=run.rows_done,
         error=run.error,
     )
+    return True
 
 
 def scheduled_cleanup():

@@ -209,6 +209,15 @@ class MaintenanceConfirmView(WagtailAdminTemplateMixin, TemplateView):
                 _("%(action)s has been queued; its progress shows on the dashboard.")
                 % {"action": self.action.label},
             )
+        elif run.cutoff_renewed:
+            messages.success(
+                request,
+                _(
+                    "%(action)s: everyone was logged out again. The bookkeeping of the run "
+                    "already %(status)s continues and now covers this press too."
+                )
+                % {"action": self.action.label, "status": run.get_status_display().lower()},
+            )
         else:
             messages.warning(
                 request,
