@@ -311,3 +311,15 @@ def test_check_warns_when_retry_does_not_exceed_timeout(settings):
     assert check_q_cluster(None) == []
     settings.Q_CLUSTER = {**settings.Q_CLUSTER, "timeout": 600, "retry": 600}
     assert [warning.id for warning in check_q_cluster(None)] == ["wagtail_2fa_sessions.W002"]
+
+
+def test_check_warns_when_timeout_is_left_at_django_q2s_default(settings):
+    from wagtail_2fa_sessions.checks import check_q_cluster
+
+    cluster = dict(settings.Q_CLUSTER)
+    cluster.pop("timeout")
+    cluster.pop("retry")
+    settings.Q_CLUSTER = cluster  # django-q2's defaults: timeout None, retry 60
+    warnings = check_q_cluster(None)
+    assert [warning.id for warning in warnings] == ["wagtail_2fa_sessions.W002"]
+    assert "Q_CLUSTER['timeout']" in warnings[0].hint
