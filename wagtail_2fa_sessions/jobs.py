@@ -7,6 +7,7 @@ status, progress and audit entry, and makes sure one action never runs twice at 
 
 import logging
 import time
+from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
@@ -39,7 +40,9 @@ def open_run(action):
 def create_run(action, *, by=None, origin="", keep=None):
     """Create a run of ``action``; returns ``(run, created)``. While a run of the same
     action is queued or running, returns that one instead (the database's unique
-    constraint settles two presses at the same instant).
+    constraint settles two presses at the same instant). A stalled open run (see
+    :func:`is_stalled`) is taken over instead: it is returned with ``created`` True, so
+    the caller runs or queues it again and it resumes where it stopped.
 
     Revoke All and Delete All take their cutoff here, before anything else: everyone is
     logged out at once, and the job only does the per-record bookkeeping after. The
@@ -70,6 +73,7 @@ def create_run(action, *, by=None, origin="", keep=None):
             existing = open_run(action)
             if existing is None:
                 continue  # the open run finished in between: this press is a new run
+            taken_over = _take_over(existing)
             if revocation is not None:
                 _point_at(existing, revocation)
                 if not MaintenanceRun.objects.filter(
@@ -78,7 +82,9 @@ def create_run(action, *, by=None, origin="", keep=None):
                     continue  # it closed before it could see the new cutoff
                 existing.refresh_from_db()
             existing.cutoff_renewed = revocation is not None
-            return existing, False
+            if taken_over:
+                logger.warning("Maintenance run %s was stalled; taken over", existing.pk)
+            return existing, taken_over
     raise RuntimeError(f"Could not create a {action} run")
 
 
@@ -88,8 +94,26 @@ def _point_at(run, revocation):
         revocation__revoked_before__lte=revocation.revoked_before
     )
     MaintenanceRun.objects.filter(older, pk=run.pk, status__in=MaintenanceRun.OPEN).update(
-        revocation=revocation, updated_at=timezone.now()
+        revocation=revocation
     )
+
+
+def is_stalled(run, now=None):
+    """Whether ``run`` is queued or running but its heartbeat (``updated_at``) is older
+    than ``JOB_LEASE``: its process was killed, its task lost, or django-q2 gave up."""
+    lease = timedelta(seconds=conf.seconds("JOB_LEASE"))
+    return run.is_open and run.updated_at < (now or timezone.now()) - lease
+
+
+def _take_over(run):
+    """Claim a stalled open run for this caller (one caller wins: the UPDATE only
+    matches the heartbeat it saw). Returns whether it was claimed."""
+    if not is_stalled(run):
+        return False
+    claimed = MaintenanceRun.objects.filter(
+        pk=run.pk, status__in=MaintenanceRun.OPEN, updated_at=run.updated_at
+    ).update(updated_at=timezone.now())
+    return claimed == 1
 
 
 def enqueue(action, *, by=None, origin="admin", keep=None):

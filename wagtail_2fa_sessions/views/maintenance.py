@@ -16,6 +16,7 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, path, reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.defaults import permission_denied
@@ -97,6 +98,9 @@ def recent_runs():
         runs += MaintenanceRun.objects.filter(action=action).select_related("started_by")[
             :RUNS_PER_ACTION
         ]
+    now = timezone.now()
+    for run in runs:
+        run.stalled = jobs.is_stalled(run, now)
     return sorted(runs, key=lambda run: (run.created_at, run.pk), reverse=True)
 
 
@@ -108,6 +112,7 @@ def run_as_dict(run):
         "action_label": str(run.get_action_display()),
         "status": run.status,
         "status_label": str(run.get_status_display()),
+        "stalled": jobs.is_stalled(run),
         "rows_done": run.rows_done,
         "rows_total": run.rows_total,
         "result": run.result,
