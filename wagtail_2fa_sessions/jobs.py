@@ -9,6 +9,7 @@ import logging
 import time
 from datetime import timedelta
 
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
@@ -24,6 +25,7 @@ Action = MaintenanceRun.Action
 Status = MaintenanceRun.Status
 
 TASK = "wagtail_2fa_sessions.jobs.execute"
+RESET_USER_TASK = "wagtail_2fa_sessions.jobs.reset_user_2fa"
 # Progress is written at most this often (seconds), and once at the end.
 PROGRESS_EVERY = 1.0
 
@@ -143,6 +145,31 @@ def _push(run):
         return
     MaintenanceRun.objects.filter(pk=run.pk).update(task_id=task_id or "")
     run.task_id = task_id or ""
+
+
+def enqueue_reset_2fa(user, *, by=None):
+    """Queue :func:`reset_user_2fa` for ``user`` on the django-q2 cluster once the
+    transaction commits (the ``twofactor_reset USERNAME... --enqueue`` command)."""
+    by_pk = getattr(_actor(by), "pk", None)
+    transaction.on_commit(
+        lambda: async_task(
+            RESET_USER_TASK,
+            user.pk,
+            by_pk,
+            task_name=f"wagtail_2fa_sessions-reset_2fa-{user.pk}",
+            cluster=conf.get("CLUSTER"),
+        )
+    )
+
+
+def reset_user_2fa(user_pk, by_pk=None):
+    """The django-q2 task: reset one user's 2FA (a user deleted since is skipped).
+    Returns the devices deleted."""
+    users = get_user_model()._default_manager
+    user = users.filter(pk=user_pk).first()
+    if user is None:
+        return 0
+    return api.reset_2fa(user, by=users.filter(pk=by_pk).first() if by_pk else None)
 
 
 def run_now(action, *, by=None, origin="command", keep=None):
