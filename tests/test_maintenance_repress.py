@@ -168,3 +168,18 @@ def test_the_panel_shows_a_stalled_run(make_user, browser_client):
     data = response.json()
     assert [entry["stalled"] for entry in data["runs"]] == [True]
     assert "Stalled" in data["html"]
+
+
+def test_the_confirmation_page_says_what_a_press_does_to_an_open_run(make_user, browser_client):
+    admin = make_user("admin", superuser=True)
+    jobs.create_run("delete_all")  # logs everyone out: log in after it
+    client = browser_client()
+    admin_login(client, admin)
+    page = client.get(CONFIRM.format("delete_all")).content.decode()
+    assert "confirming logs everyone out again" in page
+    run, _ = jobs.create_run("cleanup")
+    assert (
+        "will not start it a second time" in client.get(CONFIRM.format("cleanup")).content.decode()
+    )
+    abandon(run)
+    assert "confirming takes it over" in client.get(CONFIRM.format("cleanup")).content.decode()

@@ -185,12 +185,15 @@ class MaintenanceConfirmView(WagtailAdminTemplateMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         keep = [self.own_record_id()] if self.own_record_id() else None
+        open_run = jobs.open_run(self.action)
         context.update(
             action=self.action,
             description=DESCRIPTIONS[self.action],
             count_label=COUNT_LABELS[self.action],
             count=api.maintenance_pending(self.action, keep=keep),
-            open_run=jobs.open_run(self.action),
+            open_run=open_run,
+            open_run_stalled=open_run is not None and jobs.is_stalled(open_run),
+            renews_cutoff=self.action in (Action.REVOKE_ALL, Action.DELETE_ALL),
             can_keep_own=self.action == Action.REVOKE_ALL and bool(keep),
             serious=self.action != Action.CLEANUP,
             cancel_url=get_valid_next_url_from_request(self.request) or dashboard_url(),
