@@ -15,6 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.conf import settings
+from django.core.management import call_command
 from django.db import connection
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -127,6 +128,15 @@ def run_every_action_on_the_cluster(make_user, browser_client, qcluster):
     assert (revoke.status, revoke.result) == ("finished", 2), revoke.error
     assert not is_logged_in(clients["alice"]) and not is_logged_in(clients["bob"])
     assert is_logged_in(root)
+
+    # One user's reset, queued by the command, run by a worker.
+    TOTPDevice.objects.create(user=bob, name="phone", confirmed=True)
+    call_command("twofactor_reset", "bob", "--enqueue", "--yes")
+    deadline = time.monotonic() + 60
+    while TOTPDevice.objects.filter(user=bob).exists():
+        assert time.monotonic() < deadline, qcluster.log_path.read_text()[-3000:]
+        time.sleep(0.2)
+    assert TOTPDevice.objects.filter(user=alice).exists()
 
     reset = press_and_wait(root, qcluster, "reset_all_2fa")
     assert (reset.status, reset.result) == ("finished", 1), reset.error

@@ -311,3 +311,44 @@ def test_check_warns_when_retry_does_not_exceed_timeout(settings):
     assert check_q_cluster(None) == []
     settings.Q_CLUSTER = {**settings.Q_CLUSTER, "timeout": 600, "retry": 600}
     assert [warning.id for warning in check_q_cluster(None)] == ["wagtail_2fa_sessions.W002"]
+
+
+def test_check_warns_when_timeout_is_left_at_django_q2s_default(settings):
+    from wagtail_2fa_sessions.checks import check_q_cluster
+
+    cluster = dict(settings.Q_CLUSTER)
+    cluster.pop("timeout")
+    cluster.pop("retry")
+    settings.Q_CLUSTER = cluster  # django-q2's defaults: timeout None, retry 60
+    warnings = check_q_cluster(None)
+    assert [warning.id for warning in warnings] == ["wagtail_2fa_sessions.W002"]
+    assert "Q_CLUSTER['timeout']" in warnings[0].hint
+
+
+def test_twofactor_reset_usernames_enqueue_hands_each_reset_to_the_cluster(
+    settings, make_user, capsys, django_capture_on_commit_callbacks
+):
+    if "orm" not in settings.Q_CLUSTER:
+        pytest.skip("reads the queued tasks back from django-q2's ORM broker")
+    from django.utils.module_loading import import_string
+    from django_q.brokers import get_broker
+    from django_q.signing import SignedPackage
+
+    alice, bob = make_user("alice"), make_user("bob")
+    TOTPDevice.objects.create(user=alice, name="phone", confirmed=True)
+    TOTPDevice.objects.create(user=bob, name="phone", confirmed=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("twofactor_reset", "alice", "bob", "--enqueue", "--yes")
+    assert "alice: 2FA reset queued." in capsys.readouterr().out
+    assert TOTPDevice.objects.count() == 2, "nothing is reset before a worker runs it"
+
+    broker = get_broker()
+    tasks = []
+    while batch := broker.dequeue():  # one task per call with django-q2's default "bulk"
+        tasks += [SignedPackage.loads(payload) for _ack, payload in batch]
+    tasks = [task for task in tasks if task["func"] == jobs.RESET_USER_TASK]
+    assert sorted(task["args"][0] for task in tasks) == [alice.pk, bob.pk]
+    for task in tasks:  # what a worker does with each
+        assert import_string(task["func"])(*task["args"], **task["kwargs"]) == 1
+    assert not TOTPDevice.objects.exists()
+    assert ModelLogEntry.objects.filter(action="wagtail_2fa_sessions.reset_2fa").count() == 2

@@ -74,6 +74,17 @@ def check_q_cluster(app_configs, **kwargs):
     ``timeout``, a maintenance job still running would be started a second time."""
     conf = getattr(settings, "Q_CLUSTER", {}) or {}
     timeout, retry = conf.get("timeout"), conf.get("retry", 60)
+    if timeout is None and retry is not None:
+        # django-q2's default: no time limit, yet a task is handed out again after retry.
+        return [
+            Warning(
+                f"Q_CLUSTER['timeout'] is not set: a maintenance job running longer than "
+                f"Q_CLUSTER['retry'] ({retry} s) would be handed out twice.",
+                hint="Set Q_CLUSTER['timeout'] (e.g. 600) and Q_CLUSTER['retry'] above it "
+                "(e.g. 660).",
+                id="wagtail_2fa_sessions.W002",
+            )
+        ]
     if timeout is not None and retry is not None and retry <= timeout:
         return [
             Warning(

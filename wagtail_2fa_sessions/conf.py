@@ -37,6 +37,10 @@ DEFAULTS = {
     # The django-q2 cluster (a Q_CLUSTER["ALT_CLUSTERS"] name) that runs maintenance
     # jobs; None uses the default cluster.
     "CLUSTER": None,
+    # A queued or running maintenance run whose heartbeat (written after each batch, at
+    # most once a second) is older than this counts as abandoned ("stalled"): the next
+    # press, command or scheduled cleanup takes it over. Keep it above Q_CLUSTER["retry"].
+    "JOB_LEASE": timedelta(minutes=15),
     # --- Two-factor authentication (enrolment, verification, enforcement) ---
     # Who must use 2FA for the Wagtail admin: False (nobody), True (everyone with admin
     # access) or a list of group names.

@@ -7,15 +7,17 @@ status, progress and audit entry, and makes sure one action never runs twice at 
 
 import logging
 import time
+from datetime import timedelta
 
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_q.tasks import async_task
 
 from . import api, audit, conf
-from .models import MaintenanceRun
+from .models import GlobalRevocation, MaintenanceRun
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +25,7 @@ Action = MaintenanceRun.Action
 Status = MaintenanceRun.Status
 
 TASK = "wagtail_2fa_sessions.jobs.execute"
+RESET_USER_TASK = "wagtail_2fa_sessions.jobs.reset_user_2fa"
 # Progress is written at most this often (seconds), and once at the end.
 PROGRESS_EVERY = 1.0
 
@@ -39,31 +42,80 @@ def open_run(action):
 def create_run(action, *, by=None, origin="", keep=None):
     """Create a run of ``action``; returns ``(run, created)``. While a run of the same
     action is queued or running, returns that one instead (the database's unique
-    constraint settles two presses at the same instant).
+    constraint settles two presses at the same instant). A stalled open run (see
+    :func:`is_stalled`) is taken over instead: it is returned with ``created`` True, so
+    the caller runs or queues it again and it resumes where it stopped.
 
-    Revoke All and Delete All take their cutoff here, in the same transaction: everyone
-    is logged out at once, and the job only does the per-record bookkeeping after."""
+    Revoke All and Delete All take their cutoff here, before anything else: everyone is
+    logged out at once, and the job only does the per-record bookkeeping after. The
+    duplicate guard stops only a second bookkeeping job, never the cutoff: a press while
+    a run is open still logs everyone out again, and the open run is pointed at the
+    newest cutoff (finishing it covers the older ones); ``run.cutoff_renewed`` is then
+    True."""
     action = Action(action)
     options = {"keep": [int(pk) for pk in keep or []]} if action == Action.REVOKE_ALL else {}
+    revocation = None
+    if action == Action.REVOKE_ALL:
+        revocation = api.begin_revoke_all(by=_actor(by), keep=options["keep"])
+    elif action == Action.DELETE_ALL:
+        revocation = api.begin_delete_all(by=_actor(by))
     for _attempt in range(3):
         try:
             with transaction.atomic():
                 run = MaintenanceRun.objects.create(
-                    action=action, started_by=_actor(by), origin=origin, options=options
+                    action=action,
+                    started_by=_actor(by),
+                    origin=origin,
+                    options=options,
+                    revocation=revocation,
                 )
-                if action == Action.REVOKE_ALL:
-                    run.revocation = api.begin_revoke_all(by=_actor(by), keep=options["keep"])
-                elif action == Action.DELETE_ALL:
-                    run.revocation = api.begin_delete_all(by=_actor(by))
-                if run.revocation is not None:
-                    run.save(update_fields=["revocation"])
+            run.cutoff_renewed = False
             return run, True
         except IntegrityError:
             existing = open_run(action)
-            if existing is not None:
-                return existing, False
-            # The open run finished in between: this press is a new run after all.
+            if existing is None:
+                continue  # the open run finished in between: this press is a new run
+            taken_over = _take_over(existing)
+            if revocation is not None:
+                _point_at(existing, revocation)
+                if not MaintenanceRun.objects.filter(
+                    pk=existing.pk, status__in=MaintenanceRun.OPEN
+                ).exists():
+                    continue  # it closed before it could see the new cutoff
+                existing.refresh_from_db()
+            existing.cutoff_renewed = revocation is not None
+            if taken_over:
+                logger.warning("Maintenance run %s was stalled; taken over", existing.pk)
+            return existing, taken_over
     raise RuntimeError(f"Could not create a {action} run")
+
+
+def _point_at(run, revocation):
+    """Point the open ``run`` at ``revocation`` unless it already has a newer cutoff."""
+    older = Q(revocation__isnull=True) | Q(
+        revocation__revoked_before__lte=revocation.revoked_before
+    )
+    MaintenanceRun.objects.filter(older, pk=run.pk, status__in=MaintenanceRun.OPEN).update(
+        revocation=revocation
+    )
+
+
+def is_stalled(run, now=None):
+    """Whether ``run`` is queued or running but its heartbeat (``updated_at``) is older
+    than ``JOB_LEASE``: its process was killed, its task lost, or django-q2 gave up."""
+    lease = timedelta(seconds=conf.seconds("JOB_LEASE"))
+    return run.is_open and run.updated_at < (now or timezone.now()) - lease
+
+
+def _take_over(run):
+    """Claim a stalled open run for this caller (one caller wins: the UPDATE only
+    matches the heartbeat it saw). Returns whether it was claimed."""
+    if not is_stalled(run):
+        return False
+    claimed = MaintenanceRun.objects.filter(
+        pk=run.pk, status__in=MaintenanceRun.OPEN, updated_at=run.updated_at
+    ).update(updated_at=timezone.now())
+    return claimed == 1
 
 
 def enqueue(action, *, by=None, origin="admin", keep=None):
@@ -93,6 +145,31 @@ def _push(run):
         return
     MaintenanceRun.objects.filter(pk=run.pk).update(task_id=task_id or "")
     run.task_id = task_id or ""
+
+
+def enqueue_reset_2fa(user, *, by=None):
+    """Queue :func:`reset_user_2fa` for ``user`` on the django-q2 cluster once the
+    transaction commits (the ``twofactor_reset USERNAME... --enqueue`` command)."""
+    by_pk = getattr(_actor(by), "pk", None)
+    transaction.on_commit(
+        lambda: async_task(
+            RESET_USER_TASK,
+            user.pk,
+            by_pk,
+            task_name=f"wagtail_2fa_sessions-reset_2fa-{user.pk}",
+            cluster=conf.get("CLUSTER"),
+        )
+    )
+
+
+def reset_user_2fa(user_pk, by_pk=None):
+    """The django-q2 task: reset one user's 2FA (a user deleted since is skipped).
+    Returns the devices deleted."""
+    users = get_user_model()._default_manager
+    user = users.filter(pk=user_pk).first()
+    if user is None:
+        return 0
+    return api.reset_2fa(user, by=users.filter(pk=by_pk).first() if by_pk else None)
 
 
 def run_now(action, *, by=None, origin="command", keep=None):
@@ -162,28 +239,39 @@ def execute(run_id):
     run.refresh_from_db()
     base = run.rows_done
     progress = _Progress(run, base)
-    try:
-        pending, work = _work(run, progress)
-        MaintenanceRun.objects.filter(pk=run.pk).update(rows_total=base + pending)
-        changed = work()
-    except Exception as error:
-        _close(run, Status.FAILED, error=f"{type(error).__name__}: {error}")
-        raise
-    result = changed if run.action == Action.RESET_ALL_2FA else base + changed
-    _close(run, Status.FINISHED, result=result, rows_done=run.rows_done)
-    return result
+    total = 0
+    while True:
+        try:
+            pending, work = _work(run, progress)
+            MaintenanceRun.objects.filter(pk=run.pk).update(rows_total=run.rows_done + pending)
+            total += work()
+        except Exception as error:
+            _close(run, Status.FAILED, error=f"{type(error).__name__}: {error}")
+            raise
+        result = total if run.action == Action.RESET_ALL_2FA else base + total
+        # Closed only while it still points at the cutoff it finished: a press while it
+        # ran took a newer cutoff, and that one is finished too before the run ends.
+        if _close(run, Status.FINISHED, result=result, rows_done=run.rows_done, only_if=run):
+            return result
+        newest = MaintenanceRun.objects.values_list("revocation_id", flat=True).get(pk=run.pk)
+        run.revocation = GlobalRevocation.objects.filter(pk=newest).first()
+        progress.base = run.rows_done
 
 
-def _close(run, status, *, error="", result=None, rows_done=None):
+def _close(run, status, *, error="", result=None, rows_done=None, only_if=None):
+    """Mark ``run`` finished or failed and log it. With ``only_if`` (the run as it was
+    worked), only while its cutoff is still that run's; returns whether it closed."""
     now = timezone.now()
     fields = {"status": status, "finished_at": now, "updated_at": now, "error": error[:10_000]}
     if result is not None:
         fields["result"] = result
     if rows_done is not None:
         fields["rows_done"] = rows_done
-    MaintenanceRun.objects.filter(pk=run.pk).update(
-        started_at=Coalesce(F("started_at"), now), **fields
-    )
+    runs = MaintenanceRun.objects.filter(pk=run.pk)
+    if only_if is not None and only_if.revocation_id is not None:
+        runs = runs.filter(revocation_id=only_if.revocation_id)
+    if not runs.update(started_at=Coalesce(F("started_at"), now), **fields):
+        return False
     run.refresh_from_db()
     action = audit.MAINTENANCE_FINISHED if status == Status.FINISHED else audit.MAINTENANCE_FAILED
     audit.record(
@@ -196,6 +284,7 @@ def _close(run, status, *, error="", result=None, rows_done=None):
         rows_done=run.rows_done,
         error=run.error,
     )
+    return True
 
 
 def scheduled_cleanup():

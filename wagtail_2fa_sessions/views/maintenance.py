@@ -16,6 +16,7 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, path, reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.defaults import permission_denied
@@ -97,6 +98,9 @@ def recent_runs():
         runs += MaintenanceRun.objects.filter(action=action).select_related("started_by")[
             :RUNS_PER_ACTION
         ]
+    now = timezone.now()
+    for run in runs:
+        run.stalled = jobs.is_stalled(run, now)
     return sorted(runs, key=lambda run: (run.created_at, run.pk), reverse=True)
 
 
@@ -108,6 +112,7 @@ def run_as_dict(run):
         "action_label": str(run.get_action_display()),
         "status": run.status,
         "status_label": str(run.get_status_display()),
+        "stalled": jobs.is_stalled(run),
         "rows_done": run.rows_done,
         "rows_total": run.rows_total,
         "result": run.result,
@@ -180,12 +185,15 @@ class MaintenanceConfirmView(WagtailAdminTemplateMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         keep = [self.own_record_id()] if self.own_record_id() else None
+        open_run = jobs.open_run(self.action)
         context.update(
             action=self.action,
             description=DESCRIPTIONS[self.action],
             count_label=COUNT_LABELS[self.action],
             count=api.maintenance_pending(self.action, keep=keep),
-            open_run=jobs.open_run(self.action),
+            open_run=open_run,
+            open_run_stalled=open_run is not None and jobs.is_stalled(open_run),
+            renews_cutoff=self.action in (Action.REVOKE_ALL, Action.DELETE_ALL),
             can_keep_own=self.action == Action.REVOKE_ALL and bool(keep),
             serious=self.action != Action.CLEANUP,
             cancel_url=get_valid_next_url_from_request(self.request) or dashboard_url(),
@@ -208,6 +216,15 @@ class MaintenanceConfirmView(WagtailAdminTemplateMixin, TemplateView):
                 request,
                 _("%(action)s has been queued; its progress shows on the dashboard.")
                 % {"action": self.action.label},
+            )
+        elif run.cutoff_renewed:
+            messages.success(
+                request,
+                _(
+                    "%(action)s: everyone was logged out again. The bookkeeping of the run "
+                    "already %(status)s continues and now covers this press too."
+                )
+                % {"action": self.action.label, "status": run.get_status_display().lower()},
             )
         else:
             messages.warning(

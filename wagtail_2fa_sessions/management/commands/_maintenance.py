@@ -42,10 +42,20 @@ class MaintenanceCommand(BaseCommand):
         self.confirm(options)
         self.run_job(options)
 
+    def renewed(self, run, label):
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{label}: everyone was logged out again; the bookkeeping of run #{run.pk} "
+                f"(already {run.status}) continues and now covers this run too."
+            )
+        )
+
     def run_job(self, options, **job_options):
         label = MaintenanceRun.Action(self.action).label
         if options["enqueue"]:
             run, created = jobs.enqueue(self.action, origin="command", **job_options)
+            if not created and run.cutoff_renewed:
+                return self.renewed(run, label)
             if not created:
                 raise CommandError(f"{label} is already {run.status} (run #{run.pk}).")
             run.refresh_from_db()
@@ -54,6 +64,8 @@ class MaintenanceCommand(BaseCommand):
             self.stdout.write(f"{label}: queued as run #{run.pk} (task {run.task_id}).")
             return
         run, created = jobs.run_now(self.action, origin="command", **job_options)
+        if not created and run.cutoff_renewed:
+            return self.renewed(run, label)
         if not created:
             raise CommandError(f"{label} is already {run.status} (run #{run.pk}).")
         if run.status != MaintenanceRun.Status.FINISHED:

@@ -1,7 +1,7 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError
 
-from ... import api
+from ... import api, jobs
 from ._maintenance import MaintenanceCommand
 
 
@@ -26,8 +26,6 @@ class Command(MaintenanceCommand):
             raise CommandError("Give either usernames or --all.")
         if options["all"]:
             return super().handle(*args, **options)
-        if options["enqueue"]:
-            raise CommandError("--enqueue works with --all; single users are reset at once.")
         User = get_user_model()
         users = list(User._default_manager.filter(**{f"{User.USERNAME_FIELD}__in": usernames}))
         found = {user.get_username() for user in users}
@@ -39,5 +37,9 @@ class Command(MaintenanceCommand):
             if input("Type 'yes' to continue, or 'no' to cancel: ").strip().lower() != "yes":
                 raise CommandError("Cancelled; nothing was changed.")
         for user in users:
+            if options["enqueue"]:
+                jobs.enqueue_reset_2fa(user)
+                self.stdout.write(f"{user.get_username()}: 2FA reset queued.")
+                continue
             deleted = api.reset_2fa(user)
             self.stdout.write(f"{user.get_username()}: {deleted} devices deleted.")
