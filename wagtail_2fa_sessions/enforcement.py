@@ -214,7 +214,8 @@ def _admin_prefix_for(urlconf, script_prefix):
 
 
 def _admin_prefix():
-    """Where the Wagtail admin is mounted, reversed once per URLconf (it is on the hot path)."""
+    """Where the Wagtail admin is mounted, script prefix included (compare with
+    ``request.path``), reversed once per URLconf and prefix (it is on the hot path)."""
     return _admin_prefix_for(get_urlconf() or settings.ROOT_URLCONF, get_script_prefix())
 
 
@@ -261,8 +262,9 @@ def gate(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return None
+    # The prefix is reversed with the script prefix (SCRIPT_NAME): compare the full path.
     prefix = _admin_prefix()
-    if prefix is None or not request.path_info.startswith(prefix):
+    if prefix is None or not request.path.startswith(prefix):
         return None
     is_verified = getattr(user, "is_verified", None)
     if is_verified is None or is_verified():
