@@ -3,7 +3,8 @@
 :func:`gate` is called by :class:`~wagtail_2fa_sessions.middleware.SessionTrackingMiddleware`
 for every request. It costs no query for a session that is already verified (django-otp's
 ``OTPMiddleware`` has loaded its device) and none for a user without a device who is not
-required to have one (the answer is cached in the session for ``ACTIVITY_INTERVAL``).
+required to have one (the answer is cached in the session, re-checked once per
+``ACTIVITY_INTERVAL`` per process, and the session is written only when it changes).
 
 A user's status (:func:`status_for`, :func:`annotate_status`) is one of:
 
@@ -46,8 +47,7 @@ GRACE = "grace"
 OVERDUE = "overdue"
 STATUSES = (ENROLLED, EXEMPT, GRACE, OVERDUE)
 
-# Cached answer for an unverified session without a device: {"at", "user", "status",
-# "deadline"}.
+# Cached answer for an unverified session without a device: {"user", "status", "deadline"}.
 STATE_SESSION_KEY = "_wagtail_2fa_sessions_gate"
 
 # What a half-logged-in session (password done, second factor not) may reach.
@@ -203,6 +203,7 @@ def note_enrolled(user):
 def forget(request):
     """Drop the cached gate answer (after this session adds or removes a device)."""
     request.session.pop(STATE_SESSION_KEY, None)
+    _checked.pop((request.user.pk, request.session.session_key), None)
 
 
 @functools.lru_cache(maxsize=16)
@@ -234,27 +235,43 @@ def _redirect(request, url_name):
     return HttpResponseRedirect(url)
 
 
+# When this process last re-checked a session's cached no-device answer, by (user pk,
+# session key). Kept out of the session so that a check that finds nothing new writes
+# nothing; at worst each process re-checks once per ACTIVITY_INTERVAL.
+_checked = {}
+_CHECKED_MAX = 10000
+
+
 def _cached_state(request, user):
-    """The no-device answer for this session, recomputed once per ACTIVITY_INTERVAL."""
+    """The no-device answer for this session (None when the user has a device),
+    re-checked once per ACTIVITY_INTERVAL; the session is written only when it changes."""
     session = request.session
     state = session.get(STATE_SESSION_KEY)
     now = time.time()
+    key = (user.pk, session.session_key)
     if (
-        state is None
-        or state.get("user") != user.pk
-        or now - state.get("at", 0) >= conf.seconds("ACTIVITY_INTERVAL")
+        state is not None
+        and state.get("user") == user.pk
+        and now - _checked.get(key, 0) < conf.seconds("ACTIVITY_INTERVAL")
+        and not (state["status"] == GRACE and state["deadline"] and state["deadline"] <= now)
     ):
-        if twofactor.has_device(user):
-            return None
-        status = status_for(user, start=True)
-        state = {
-            "at": now,
-            "user": user.pk,
-            "status": status.status,
-            "deadline": status.deadline.timestamp() if status.deadline else None,
-        }
-        session[STATE_SESSION_KEY] = state
-    return state
+        return state
+    status = status_for(user, start=True)
+    if len(_checked) >= _CHECKED_MAX:
+        _checked.clear()
+    _checked[key] = now
+    if status.status == ENROLLED:
+        if state is not None:
+            del session[STATE_SESSION_KEY]
+        return None
+    fresh = {
+        "user": user.pk,
+        "status": status.status,
+        "deadline": status.deadline.timestamp() if status.deadline else None,
+    }
+    if fresh != state:
+        session[STATE_SESSION_KEY] = fresh
+    return fresh
 
 
 def gate(request):
