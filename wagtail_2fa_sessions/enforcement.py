@@ -19,12 +19,12 @@ import functools
 import math
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import AnonymousUser, Permission
 from django.db import models
 from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from django.http import HttpResponseRedirect
@@ -49,6 +49,8 @@ STATUSES = (ENROLLED, EXEMPT, GRACE, OVERDUE)
 
 # Cached answer for an unverified session without a device: {"user", "status", "deadline"}.
 STATE_SESSION_KEY = "_wagtail_2fa_sessions_gate"
+# Marks a half-logged-in session: {"user", "at"} (when the gate first saw it).
+HALF_SESSION_KEY = "_wagtail_2fa_sessions_half"
 
 # What a half-logged-in session (password done, second factor not) may reach.
 VERIFY_URL_NAMES = {
@@ -203,6 +205,7 @@ def note_enrolled(user):
 def forget(request):
     """Drop the cached gate answer (after this session adds or removes a device)."""
     request.session.pop(STATE_SESSION_KEY, None)
+    request.session.pop(HALF_SESSION_KEY, None)
     _checked.pop((request.user.pk, request.session.session_key), None)
 
 
@@ -218,6 +221,11 @@ def _admin_prefix():
     """Where the Wagtail admin is mounted, script prefix included (compare with
     ``request.path``), reversed once per URLconf and prefix (it is on the hot path)."""
     return _admin_prefix_for(get_urlconf() or settings.ROOT_URLCONF, get_script_prefix())
+
+
+def _in_admin(request):
+    prefix = _admin_prefix()
+    return prefix is not None and request.path.startswith(prefix)
 
 
 def _url_name(request):
@@ -274,25 +282,66 @@ def _cached_state(request, user):
     return fresh
 
 
+def _reset_since(user, since):
+    return TwoFactorRequirement.objects.filter(
+        user=user, reset_at__gte=datetime.fromtimestamp(since, tz=UTC)
+    ).exists()
+
+
+def needs_verification(request, user):
+    """True when this session is half logged in: password done, second factor not.
+
+    The first time the gate sees such a session it marks it, so that deleting the user's
+    devices (by any path) does not unlock it: only verifying, logging out, or an
+    administrator's 2FA reset (which sends the user to enrolment) ends the state."""
+    session = request.session
+    mark = session.get(HALF_SESSION_KEY)
+    if mark is not None and mark.get("user") == user.pk:
+        if twofactor.has_device(user) or not _reset_since(user, mark["at"]):
+            return True
+        del session[HALF_SESSION_KEY]
+        return False
+    if _cached_state(request, user) is not None:
+        return False
+    session[HALF_SESSION_KEY] = {"user": user.pk, "at": time.time()}
+    return True
+
+
+def _serve_as_anonymous(request):
+    anonymous = AnonymousUser()
+
+    async def auser():
+        return anonymous
+
+    request.user = anonymous
+    request.auser = auser
+
+
 def gate(request):
-    """A redirect that stops the request, or None to let it through."""
+    """A redirect that stops the request, or None to let it through.
+
+    Inside the Wagtail admin a half-logged-in session is sent to the verify step and an
+    overdue user to enrolment. Anywhere else (Django's admin, private pages, your own
+    views) a half-logged-in session is served as anonymous; its session is kept so that
+    the user can still finish verification in the admin."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return None
-    # The prefix is reversed with the script prefix (SCRIPT_NAME): compare the full path.
-    prefix = _admin_prefix()
-    if prefix is None or not request.path.startswith(prefix):
         return None
     is_verified = getattr(user, "is_verified", None)
     if is_verified is None or is_verified():
         return None
-    state = _cached_state(request, user)
-    if state is None:
-        # Password done, a device exists, the second factor not done yet.
+    in_admin = _in_admin(request)
+    if needs_verification(request, user):
+        if not in_admin:
+            _serve_as_anonymous(request)
+            return None
         if _url_name(request) in VERIFY_URL_NAMES:
             return None
         return _redirect(request, "wagtail_2fa_sessions:verify")
-    if state["status"] == OVERDUE:
+    if not in_admin:
+        return None
+    state = _cached_state(request, user)
+    if state is not None and state["status"] == OVERDUE:
         if _url_name(request) in ENROL_URL_NAMES:
             return None
         return _redirect(request, "wagtail_2fa_sessions:twofactor")
