@@ -69,6 +69,11 @@ def test_deleting_the_devices_does_not_unlock_a_half_logged_in_session(make_user
     assert response.status_code == 302
     assert response["Location"].startswith(VERIFY_URL)
     assert not client.get("/django-admin/").wsgi_request.user.is_authenticated
+    # The verify page says what to do instead of sending the user round in circles.
+    response = client.get(VERIFY_URL, follow=True)
+    assert response.status_code == 200
+    assert b"No usable verification method" in response.content
+    assert b'action="/admin/logout/"' in response.content
 
 
 def test_an_administrator_reset_sends_a_half_logged_in_session_to_enrolment(
