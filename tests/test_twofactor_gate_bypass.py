@@ -6,7 +6,7 @@ from django.conf import settings
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from wagtail_2fa_sessions import api
-from wagtail_2fa_sessions.models import SessionRecord
+from wagtail_2fa_sessions.models import SessionRecord, TwoFactorRequirement
 
 from .conftest import admin_login
 from .twofactor_helpers import VERIFY_URL, add_totp, totp_code, verify
@@ -88,3 +88,17 @@ def test_an_administrator_reset_sends_a_half_logged_in_session_to_enrolment(
     assert response.status_code == 302
     assert "/2fa-sessions/2fa/" in response["Location"]
     assert not response["Location"].startswith(VERIFY_URL)
+
+
+def test_the_grace_period_starts_in_the_admin_not_on_the_site(make_user, browser_client, settings):
+    settings.WAGTAIL_2FA_SESSIONS_REQUIRE_2FA = True
+    settings.WAGTAIL_2FA_SESSIONS_GRACE_DAYS = 7
+    user = make_user("editor")
+    client = browser_client()
+    admin_login(client, user)
+    response = client.get("/")
+    assert response.status_code == 200
+    assert response.wsgi_request.user == user
+    assert not TwoFactorRequirement.objects.filter(user=user).exists()
+    assert b"Set it up within 7 days" in client.get("/admin/").content
+    assert TwoFactorRequirement.objects.get(user=user).required_since is not None

@@ -250,9 +250,10 @@ _checked = {}
 _CHECKED_MAX = 10000
 
 
-def _cached_state(request, user):
+def _cached_state(request, user, *, start=True):
     """The no-device answer for this session (None when the user has a device),
-    re-checked once per ACTIVITY_INTERVAL; the session is written only when it changes."""
+    re-checked once per ACTIVITY_INTERVAL; the session is written only when it changes.
+    With ``start`` (inside the admin) a required user's grace period starts now."""
     session = request.session
     state = session.get(STATE_SESSION_KEY)
     now = time.time()
@@ -262,9 +263,10 @@ def _cached_state(request, user):
         and state.get("user") == user.pk
         and now - _checked.get(key, 0) < conf.seconds("ACTIVITY_INTERVAL")
         and not (state["status"] == GRACE and state["deadline"] and state["deadline"] <= now)
+        and not (start and state["status"] == GRACE and state["deadline"] is None)
     ):
         return state
-    status = status_for(user, start=True)
+    status = status_for(user, start=start)
     if len(_checked) >= _CHECKED_MAX:
         _checked.clear()
     _checked[key] = now
@@ -288,7 +290,7 @@ def _reset_since(user, since):
     ).exists()
 
 
-def needs_verification(request, user):
+def needs_verification(request, user, *, start=True):
     """True when this session is half logged in: password done, second factor not.
 
     The first time the gate sees such a session it marks it, so that deleting the user's
@@ -301,7 +303,7 @@ def needs_verification(request, user):
             return True
         del session[HALF_SESSION_KEY]
         return False
-    if _cached_state(request, user) is not None:
+    if _cached_state(request, user, start=start) is not None:
         return False
     session[HALF_SESSION_KEY] = {"user": user.pk, "at": time.time()}
     return True
@@ -331,7 +333,7 @@ def gate(request):
     if is_verified is None or is_verified():
         return None
     in_admin = _in_admin(request)
-    if needs_verification(request, user):
+    if needs_verification(request, user, start=in_admin):
         if not in_admin:
             _serve_as_anonymous(request)
             return None
