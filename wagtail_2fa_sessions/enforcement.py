@@ -3,7 +3,8 @@
 :func:`gate` is called by :class:`~wagtail_2fa_sessions.middleware.SessionTrackingMiddleware`
 for every request. It costs no query for a session that is already verified (django-otp's
 ``OTPMiddleware`` has loaded its device) and none for a user without a device who is not
-required to have one (the answer is cached in the session for ``ACTIVITY_INTERVAL``).
+required to have one (the answer is cached in the session, re-checked once per
+``ACTIVITY_INTERVAL`` per process, and the session is written only when it changes).
 
 A user's status (:func:`status_for`, :func:`annotate_status`) is one of:
 
@@ -18,12 +19,12 @@ import functools
 import math
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import AnonymousUser, Permission
 from django.db import models
 from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from django.http import HttpResponseRedirect
@@ -46,9 +47,10 @@ GRACE = "grace"
 OVERDUE = "overdue"
 STATUSES = (ENROLLED, EXEMPT, GRACE, OVERDUE)
 
-# Cached answer for an unverified session without a device: {"at", "user", "status",
-# "deadline"}.
+# Cached answer for an unverified session without a device: {"user", "status", "deadline"}.
 STATE_SESSION_KEY = "_wagtail_2fa_sessions_gate"
+# Marks a half-logged-in session: {"user", "at"} (when the gate first saw it).
+HALF_SESSION_KEY = "_wagtail_2fa_sessions_half"
 
 # What a half-logged-in session (password done, second factor not) may reach.
 VERIFY_URL_NAMES = {
@@ -203,6 +205,8 @@ def note_enrolled(user):
 def forget(request):
     """Drop the cached gate answer (after this session adds or removes a device)."""
     request.session.pop(STATE_SESSION_KEY, None)
+    request.session.pop(HALF_SESSION_KEY, None)
+    _checked.pop((request.user.pk, request.session.session_key), None)
 
 
 @functools.lru_cache(maxsize=16)
@@ -214,8 +218,14 @@ def _admin_prefix_for(urlconf, script_prefix):
 
 
 def _admin_prefix():
-    """Where the Wagtail admin is mounted, reversed once per URLconf (it is on the hot path)."""
+    """Where the Wagtail admin is mounted, script prefix included (compare with
+    ``request.path``), reversed once per URLconf and prefix (it is on the hot path)."""
     return _admin_prefix_for(get_urlconf() or settings.ROOT_URLCONF, get_script_prefix())
+
+
+def _in_admin(request):
+    prefix = _admin_prefix()
+    return prefix is not None and request.path.startswith(prefix)
 
 
 def _url_name(request):
@@ -233,47 +243,107 @@ def _redirect(request, url_name):
     return HttpResponseRedirect(url)
 
 
-def _cached_state(request, user):
-    """The no-device answer for this session, recomputed once per ACTIVITY_INTERVAL."""
+# When this process last re-checked a session's cached no-device answer, by (user pk,
+# session key). Kept out of the session so that a check that finds nothing new writes
+# nothing; at worst each process re-checks once per ACTIVITY_INTERVAL.
+_checked = {}
+_CHECKED_MAX = 10000
+
+
+def _cached_state(request, user, *, start=True):
+    """The no-device answer for this session (None when the user has a device),
+    re-checked once per ACTIVITY_INTERVAL; the session is written only when it changes.
+    With ``start`` (inside the admin) a required user's grace period starts now."""
     session = request.session
     state = session.get(STATE_SESSION_KEY)
     now = time.time()
+    key = (user.pk, session.session_key)
     if (
-        state is None
-        or state.get("user") != user.pk
-        or now - state.get("at", 0) >= conf.seconds("ACTIVITY_INTERVAL")
+        state is not None
+        and state.get("user") == user.pk
+        and now - _checked.get(key, 0) < conf.seconds("ACTIVITY_INTERVAL")
+        and not (state["status"] == GRACE and state["deadline"] and state["deadline"] <= now)
+        and not (start and state["status"] == GRACE and state["deadline"] is None)
     ):
-        if twofactor.has_device(user):
-            return None
-        status = status_for(user, start=True)
-        state = {
-            "at": now,
-            "user": user.pk,
-            "status": status.status,
-            "deadline": status.deadline.timestamp() if status.deadline else None,
-        }
-        session[STATE_SESSION_KEY] = state
-    return state
+        return state
+    status = status_for(user, start=start)
+    if len(_checked) >= _CHECKED_MAX:
+        _checked.clear()
+    _checked[key] = now
+    if status.status == ENROLLED:
+        if state is not None:
+            del session[STATE_SESSION_KEY]
+        return None
+    fresh = {
+        "user": user.pk,
+        "status": status.status,
+        "deadline": status.deadline.timestamp() if status.deadline else None,
+    }
+    if fresh != state:
+        session[STATE_SESSION_KEY] = fresh
+    return fresh
+
+
+def _reset_since(user, since):
+    return TwoFactorRequirement.objects.filter(
+        user=user, reset_at__gte=datetime.fromtimestamp(since, tz=UTC)
+    ).exists()
+
+
+def needs_verification(request, user, *, start=True):
+    """True when this session is half logged in: password done, second factor not.
+
+    The first time the gate sees such a session it marks it, so that deleting the user's
+    devices (by any path) does not unlock it: only verifying, logging out, or an
+    administrator's 2FA reset (which sends the user to enrolment) ends the state."""
+    session = request.session
+    mark = session.get(HALF_SESSION_KEY)
+    if mark is not None and mark.get("user") == user.pk:
+        if twofactor.has_device(user) or not _reset_since(user, mark["at"]):
+            return True
+        del session[HALF_SESSION_KEY]
+        return False
+    if _cached_state(request, user, start=start) is not None:
+        return False
+    session[HALF_SESSION_KEY] = {"user": user.pk, "at": time.time()}
+    return True
+
+
+def _serve_as_anonymous(request):
+    anonymous = AnonymousUser()
+
+    async def auser():
+        return anonymous
+
+    request.user = anonymous
+    request.auser = auser
 
 
 def gate(request):
-    """A redirect that stops the request, or None to let it through."""
+    """A redirect that stops the request, or None to let it through.
+
+    Inside the Wagtail admin a half-logged-in session is sent to the verify step and an
+    overdue user to enrolment. Anywhere else (Django's admin, private pages, your own
+    views) a half-logged-in session is served as anonymous; its session is kept so that
+    the user can still finish verification in the admin."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return None
-    prefix = _admin_prefix()
-    if prefix is None or not request.path_info.startswith(prefix):
         return None
     is_verified = getattr(user, "is_verified", None)
     if is_verified is None or is_verified():
         return None
-    state = _cached_state(request, user)
-    if state is None:
-        # Password done, a device exists, the second factor not done yet.
+    in_admin = _in_admin(request)
+    if needs_verification(request, user, start=in_admin):
+        if not in_admin:
+            _serve_as_anonymous(request)
+            return None
         if _url_name(request) in VERIFY_URL_NAMES:
             return None
         return _redirect(request, "wagtail_2fa_sessions:verify")
-    if state["status"] == OVERDUE:
+    if not in_admin:
+        return None
+    state = _cached_state(request, user)
+    if state is not None and state["status"] == OVERDUE:
         if _url_name(request) in ENROL_URL_NAMES:
             return None
         return _redirect(request, "wagtail_2fa_sessions:twofactor")

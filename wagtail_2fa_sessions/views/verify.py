@@ -34,6 +34,7 @@ METHOD_APP_LABELS = {
 @method_decorator([never_cache, sensitive_post_parameters("token")], name="dispatch")
 class VerifyView(View):
     template_name = "wagtail_2fa_sessions/otp/verify.html"
+    no_method_template_name = "wagtail_2fa_sessions/otp/verify_no_method.html"
 
     def dispatch(self, request, *args, **kwargs):
         self.next_url = safe_next(request)
@@ -41,6 +42,11 @@ class VerifyView(View):
             return redirect(self.next_url)
         self.methods = api.second_factor_methods(request.user)
         if not self.methods:
+            if enforcement.needs_verification(request, request.user):
+                # Only devices the verify step cannot use (e.g. a hardware token), or the
+                # devices went away while the session was half logged in: sending the user
+                # back to ``next`` would loop between the gate and this page.
+                return TemplateResponse(request, self.no_method_template_name, {})
             # Nothing to verify with (e.g. 2FA was just reset): the gate decides what next.
             enforcement.forget(request)
             return redirect(self.next_url)
