@@ -282,3 +282,17 @@ def test_view_only_users_see_the_audit_trail_on_the_plugin_pages(make_user, brow
     # entry to whoever holds a permission on its content type).
     history = body(viewer.get("/admin/reports/site-history/")).decode()
     assert "Revoked a session (lost phone)" in history
+
+
+def test_a_user_without_the_plugins_permissions_cannot_probe_ids(make_user, browser_client):
+    """Existing and missing users and session records answer alike: 403."""
+    nosy, target = make_user("nosy"), make_user("target")
+    client = logged_in(browser_client, nosy)
+    record = SessionRecord.objects.filter(user=nosy).get()
+    missing = 987654
+    for pk, record_id in ((target.pk, record.pk), (missing, record.pk), (target.pk, missing)):
+        assert (
+            client.get(reverse("wagtail_2fa_sessions:user_sessions", args=[pk])).status_code == 403
+        )
+        confirm = reverse("wagtail_2fa_sessions:revoke_session_confirm", args=[pk, record_id])
+        assert client.get(confirm).status_code == 403

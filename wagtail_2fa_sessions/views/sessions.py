@@ -56,9 +56,11 @@ def status_of(record):
 
 
 class UserMixin:
-    def setup(self, request, *args, **kwargs):
-        super().setup(request, *args, **kwargs)
-        self.target = get_object_or_404(User._default_manager, pk=kwargs["pk"])
+    # Looked up on first use, after the permission check in dispatch(), so a user without
+    # the plugin's permissions cannot tell existing ids (403) from missing ones (404).
+    @cached_property
+    def target(self):
+        return get_object_or_404(User._default_manager, pk=self.kwargs["pk"])
 
     @cached_property
     def sessions_url(self):
@@ -181,11 +183,11 @@ class RevokeSessionAction(ActionMixin):
     required = (permissions.VIEW_DASHBOARD, permissions.MANAGE_SESSIONS)
     page_title = gettext_lazy("Revoke session")
 
-    def setup(self, request, *args, **kwargs):
-        super().setup(request, *args, **kwargs)
-        self.record = get_object_or_404(
+    @cached_property
+    def record(self):
+        return get_object_or_404(
             SessionRecord.objects.select_related("user"),
-            pk=kwargs["record_id"],
+            pk=self.kwargs["record_id"],
             user=self.target,
         )
 
