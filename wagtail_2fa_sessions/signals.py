@@ -1,5 +1,6 @@
 """Signal receivers, connected in AppConfig.ready()."""
 
+import contextlib
 import logging
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out
@@ -10,11 +11,20 @@ from . import tracking
 logger = logging.getLogger(__name__)
 
 
+def _isolated():
+    """A savepoint inside an open transaction (so a failure here cannot poison the
+    request's transaction, e.g. with ATOMIC_REQUESTS); nothing extra in autocommit mode,
+    where each statement commits on its own and a failed one harms nothing else."""
+    if transaction.get_connection().in_atomic_block:
+        return transaction.atomic()
+    return contextlib.nullcontext()
+
+
 def on_user_logged_in(sender, request, user, **kwargs):
     if request is None or not hasattr(request, "session"):
         return
     try:
-        with transaction.atomic():
+        with _isolated():
             tracking.record_login(request, user)
     except Exception:
         # The login itself must succeed; the middleware adopts the session next request.
