@@ -47,12 +47,24 @@ class TwoFactorUserBulkAction(permissions.PermissionRequiredMixin, BulkAction):
     def get_queryset(self, model, object_ids):
         return list(model._default_manager.filter(pk__in=object_ids).order_by("pk"))
 
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            heading=self.display_name,
+            header_icon=self.header_icon,
+            action_button_text=self.action_button_text,
+            no_action_button_text=self.no_action_button_text,
+            **kwargs,
+        )
+
 
 class ResetTwoFactorBulkAction(TwoFactorUserBulkAction):
     display_name = _("Reset 2FA")
     action_type = "wagtail_2fa_sessions_reset_2fa"
     aria_label = _("Reset two-factor authentication of the selected users")
     template_name = "wagtail_2fa_sessions/bulk_actions/confirm_reset_2fa.html"
+    header_icon = "key"
+    action_button_text = _("Yes, reset 2FA")
+    no_action_button_text = _("No, don't reset")
     action_priority = 60
     required = (permissions.VIEW_DASHBOARD, permissions.RESET_2FA)
 
@@ -81,6 +93,9 @@ class RevokeSessionsBulkAction(TwoFactorUserBulkAction):
     action_type = "wagtail_2fa_sessions_revoke_sessions"
     aria_label = _("Revoke every active session of the selected users")
     template_name = "wagtail_2fa_sessions/bulk_actions/confirm_revoke_sessions.html"
+    header_icon = "logout"
+    action_button_text = _("Yes, revoke sessions")
+    no_action_button_text = _("No, don't revoke")
     action_priority = 61
     required = (permissions.VIEW_DASHBOARD, permissions.MANAGE_SESSIONS)
 
