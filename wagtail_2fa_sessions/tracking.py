@@ -69,6 +69,12 @@ class Snapshot:
     cutoff: datetime
 
 
+def session_record_id(request):
+    """The id of the record of the session serving ``request`` (None when untracked):
+    what "keep my own session" and "this session" mean in the views."""
+    return request.session.get(RECORD_SESSION_KEY)
+
+
 def server_side_key(session):
     """The store key worth remembering, or "" for engines that keep nothing server-side."""
     if isinstance(session, signed_cookies.SessionStore):

@@ -7,14 +7,10 @@ from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 
 from .. import api
-from ..tracking import RECORD_SESSION_KEY
+from ..tracking import session_record_id
 from .reauth import AccountBreadcrumbsMixin
 
 REASON = "Signed out by the user"
-
-
-def _current_record_id(request):
-    return request.session.get(RECORD_SESSION_KEY)
 
 
 class YourSessionsView(AccountBreadcrumbsMixin, TemplateView):
@@ -23,7 +19,7 @@ class YourSessionsView(AccountBreadcrumbsMixin, TemplateView):
     template_name = "wagtail_2fa_sessions/otp/your_sessions.html"
 
     def get_context_data(self, **kwargs):
-        current = _current_record_id(self.request)
+        current = session_record_id(self.request)
         sessions = api.active_sessions(self.request.user).order_by("-last_activity")
         return {
             **super().get_context_data(**kwargs),
@@ -43,7 +39,7 @@ class RevokeSessionView(AccountBreadcrumbsMixin, TemplateView):
     def dispatch(self, request, pk):
         # Another user's record, or this very session, is not found here.
         self.record = api.user_session(request.user, pk)
-        if self.record is None or self.record.pk == _current_record_id(request):
+        if self.record is None or self.record.pk == session_record_id(request):
             raise Http404
         return super().dispatch(request)
 
@@ -65,7 +61,7 @@ class RevokeOtherSessionsView(AccountBreadcrumbsMixin, TemplateView):
 
     def post(self, request):
         count = api.revoke_user_sessions(
-            request.user, by=request.user, reason=REASON, keep=_current_record_id(request)
+            request.user, by=request.user, reason=REASON, keep=session_record_id(request)
         )
         messages.success(
             request,

@@ -16,7 +16,7 @@ from wagtail.admin.views.bulk_action import BulkAction
 
 from .. import api, permissions
 from ..filters import TwoFactorUserFilterSet
-from ..tracking import RECORD_SESSION_KEY
+from ..tracking import session_record_id
 
 User = get_user_model()
 
@@ -102,7 +102,7 @@ class RevokeSessionsBulkAction(TwoFactorUserBulkAction):
     def get_execution_context(self):
         return {
             "by": self.request.user,
-            "keep": self.request.session.get(RECORD_SESSION_KEY),
+            "keep": session_record_id(self.request),
         }
 
     @classmethod

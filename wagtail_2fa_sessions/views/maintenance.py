@@ -27,7 +27,7 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
 from .. import api, jobs
 from ..models import MaintenanceRun
-from ..tracking import RECORD_SESSION_KEY
+from ..tracking import session_record_id
 
 Action = MaintenanceRun.Action
 ACTIONS = tuple(Action.values)
@@ -180,7 +180,7 @@ class MaintenanceConfirmView(WagtailAdminTemplateMixin, TemplateView):
         ]
 
     def own_record_id(self):
-        return self.request.session.get(RECORD_SESSION_KEY)
+        return session_record_id(self.request)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -19,13 +19,9 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
 from .. import api, permissions, reports, twofactor
 from ..models import SessionRecord
-from ..tracking import RECORD_SESSION_KEY
+from ..tracking import session_record_id
 
 User = get_user_model()
-
-
-def current_record_id(request):
-    return request.session.get(RECORD_SESSION_KEY)
 
 
 def sessions_of(user):
@@ -88,7 +84,7 @@ class UserSessionsView(
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         user = self.request.user
-        own_record = current_record_id(self.request)
+        own_record = session_record_id(self.request)
         rows = []
         for record in sessions_of(self.target):
             status, detail = status_of(record)
@@ -202,7 +198,7 @@ class RevokeSessionAction(ActionMixin):
         }
 
     def warning(self):
-        if self.record.pk == current_record_id(self.request):
+        if self.record.pk == session_record_id(self.request):
             return _("This is your own current session: you will be logged out.")
         return _("The session stops working at its next request.")
 
@@ -239,7 +235,7 @@ class RevokeUserSessionsAction(ActionMixin):
         changed = api.revoke_user_sessions(
             self.target,
             by=self.request.user,
-            keep=current_record_id(self.request),
+            keep=session_record_id(self.request),
             reason="Revoked by an admin",
         )
         return ngettext(
