@@ -52,12 +52,15 @@ class SessionRecord(models.Model):
         on_delete=models.CASCADE,
         related_name="twofactor_session_records",
         verbose_name=_("user"),
+        # w2fa_user_activity_idx starts with user: a second index would only cost writes.
+        db_index=False,
     )
     # The session store's key, kept current when it rotates, so deleting a record can
     # delete the store's data too. Empty for signed_cookies, which store nothing server-side.
     # Never rendered, logged or put in a URL.
     session_key = models.CharField(max_length=40, blank=True, default="", editable=False)
-    device_id = models.CharField(_("device"), max_length=64, db_index=True)
+    # Not indexed: never looked up, only counted over active sessions.
+    device_id = models.CharField(_("device"), max_length=64)
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     user_agent = models.TextField(_("user agent"), blank=True, default="")
     browser = models.CharField(_("browser"), max_length=100, blank=True, default="")
