@@ -39,31 +39,25 @@ def method_field(model):
     return f"has_{model._meta.app_label}_{model._meta.model_name}"
 
 
+def _latest_per_user(queryset, field):
+    """The newest ``field`` of ``queryset``'s rows for the outer user, as a subquery."""
+    return Subquery(
+        queryset.filter(user=OuterRef("pk"))
+        .order_by()
+        .values("user")
+        .annotate(latest=Max(field))
+        .values("latest"),
+        output_field=DateTimeField(),
+    )
+
+
 def _last_2fa_use():
     """The latest 2FA verification: a session verified by a device, or a device's own
     ``last_used_at`` where the device model keeps one."""
-    candidates = [
-        Subquery(
-            SessionRecord.objects.filter(user=OuterRef("pk"))
-            .order_by()
-            .values("user")
-            .annotate(latest=Max("verified_at"))
-            .values("latest"),
-            output_field=DateTimeField(),
-        )
-    ]
+    candidates = [_latest_per_user(SessionRecord.objects.all(), "verified_at")]
     for model in twofactor.device_models():
         if any(field.name == "last_used_at" for field in model._meta.get_fields()):
-            candidates.append(
-                Subquery(
-                    model._default_manager.filter(user=OuterRef("pk"))
-                    .order_by()
-                    .values("user")
-                    .annotate(latest=Max("last_used_at"))
-                    .values("latest"),
-                    output_field=DateTimeField(),
-                )
-            )
+            candidates.append(_latest_per_user(model._default_manager.all(), "last_used_at"))
     if len(candidates) == 1:
         return candidates[0]
     # Greatest() returns NULL on SQLite when any argument is NULL: compare against the epoch.
