@@ -1,5 +1,7 @@
 """Clean Up Expired in bounded batches: restartable, with progress, store rows included."""
 
+import threading
+import unittest.mock
 from datetime import timedelta
 
 import pytest
@@ -8,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from wagtail_2fa_sessions import api, stores
+from wagtail_2fa_sessions import api, batching, stores
 from wagtail_2fa_sessions.models import SessionRecord
 
 pytestmark = pytest.mark.django_db
@@ -91,3 +93,107 @@ def test_cleanup_of_expired_sessions_interrupted_finishes_on_rerun(settings, mak
     assert SessionRecord.objects.count() == 4, "the first batch is committed, nothing more"
     assert api.cleanup_expired() == 3
     assert list(SessionRecord.objects.values_list("pk", flat=True)) == [kept.pk]
+
+
+def _interleaved(user, count, *, long_ago, later):
+    """``count`` records and store rows, every other one expired 40 days ago."""
+    SessionRecord.objects.bulk_create(
+        SessionRecord(
+            user=user,
+            device_id=f"d{i}",
+            session_key=f"k{i:031d}",
+            expires_at=long_ago if i % 2 else later,
+        )
+        for i in range(count)
+    )
+    Session.objects.bulk_create(
+        Session(
+            session_key=f"k{i:031d}",
+            session_data="x" * 200,
+            expire_date=long_ago if i % 2 else later,
+        )
+        for i in range(count)
+    )
+
+
+class DeleteLog:
+    """``execute_wrapper``: each DELETE's SQL and how many rows it removed."""
+
+    def __init__(self):
+        self.deletes = []
+
+    def __call__(self, execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if sql.startswith("DELETE"):
+            self.deletes.append((sql, context["cursor"].rowcount))
+        return result
+
+
+def test_physical_walk_keeps_every_statement_within_batch_size(settings, make_user):
+    """On PostgreSQL an analyzed table is walked in heap-page ranges (ctid), on SQLite in
+    rowid ranges; either way no DELETE removes more than BATCH_SIZE rows."""
+    settings.SESSION_ENGINE = DB_ENGINE
+    settings.WAGTAIL_2FA_SESSIONS_BATCH_SIZE = 200  # above one heap page's rows
+    long_ago = timezone.now() - timedelta(days=40)
+    later = timezone.now() + timedelta(days=1)
+    _interleaved(make_user("alice"), 1600, long_ago=long_ago, later=later)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:  # the page walk sizes its ranges from these
+            cursor.execute(f"ANALYZE {SessionRecord._meta.db_table}, {Session._meta.db_table}")
+    log = DeleteLog()
+
+    with connection.execute_wrapper(log):
+        assert api.cleanup_expired() == 800
+
+    assert SessionRecord.objects.count() == 800
+    assert not SessionRecord.objects.filter(expires_at__lt=timezone.now()).exists()
+    assert Session.objects.count() == 800
+    assert not Session.objects.filter(expire_date__lt=timezone.now()).exists()
+    assert log.deletes and max(rows for _, rows in log.deletes) <= 200
+    assert sum(rows for _, rows in log.deletes) == 1600
+    walk = {"postgresql": "ctid", "sqlite": "rowid"}.get(connection.vendor)
+    if walk:
+        assert all(walk in sql for sql, _ in log.deletes), log.deletes[0][0]
+
+
+def test_run_alongside_runs_in_order_inside_a_transaction():
+    calls = []
+    result = batching.run_alongside(
+        lambda: calls.append(("work", threading.get_ident())) or 7,
+        lambda: calls.append(("other", threading.get_ident())),
+    )
+    assert result == 7
+    assert calls == [("work", threading.get_ident()), ("other", threading.get_ident())]
+
+
+def test_run_alongside_raises_the_other_jobs_error_inside_a_transaction():
+    with pytest.raises(ZeroDivisionError):
+        batching.run_alongside(lambda: 1, lambda: 1 / 0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_the_store_sweep_overlaps_on_a_second_connection(settings, make_user):
+    if connection.vendor != "postgresql":
+        pytest.skip("the overlapping sweep is PostgreSQL only (SQLite has one writer)")
+    settings.SESSION_ENGINE = DB_ENGINE
+    threads = set()
+    real_clear_expired = stores.clear_expired
+
+    def clear_expired():
+        threads.add(threading.get_ident())
+        real_clear_expired()
+
+    long_ago = timezone.now() - timedelta(days=40)
+    later = timezone.now() + timedelta(days=1)
+    _interleaved(make_user("alice"), 40, long_ago=long_ago, later=later)
+    settings.WAGTAIL_2FA_SESSIONS_BATCH_SIZE = 7
+    with unittest.mock.patch.object(stores, "clear_expired", clear_expired):
+        assert api.cleanup_expired() == 20
+    assert threads and threading.get_ident() not in threads
+    assert Session.objects.count() == 20 and SessionRecord.objects.count() == 20
+
+    def failing():
+        raise RuntimeError("store unreachable")
+
+    with pytest.raises(RuntimeError, match="store unreachable"):
+        batching.run_alongside(lambda: 1, failing)

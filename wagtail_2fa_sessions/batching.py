@@ -1,5 +1,11 @@
 """Bounded, restartable set work: no statement touches more than BATCH_SIZE rows."""
 
+import threading
+
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import BooleanField, IntegerField
+from django.db.models.expressions import RawSQL
+
 from . import conf
 
 
@@ -58,6 +64,147 @@ def in_key_ranges(queryset, apply, on_progress=None):
 
 
 def delete_in_batches(queryset, on_progress=None):
-    """Delete the rows of ``queryset`` in primary-key ranges of at most BATCH_SIZE rows.
-    Returns the number of rows deleted."""
+    """Delete the rows of ``queryset`` in bounded batches; returns how many went.
+
+    The table is walked in its physical order where the database allows it, so no
+    statement reads a row twice and no list of keys travels through Python:
+
+    - PostgreSQL (14+): ranges of heap pages (``ctid``, a TID Range Scan), each sized
+      from the table's statistics to hold about BATCH_SIZE rows;
+    - SQLite: ``rowid`` ranges, each holding at most BATCH_SIZE rows of ``queryset``;
+    - elsewhere, or for a query that joins other tables: primary-key ranges
+      (:func:`in_key_ranges`).
+
+    Every statement carries the queryset's own filter, so a row changed by a concurrent
+    request is checked again before it goes, and a re-run after a crash finds only what
+    is left. A row that an UPDATE moves behind the walk while it runs is left for the
+    next run."""
+    connection = connections[queryset.db]
+    query = queryset.query
+    single_table = sum(1 for alias in query.alias_map if query.alias_refcount[alias]) <= 1
+    if single_table and connection.vendor == "postgresql":
+        pages = _page_ranges(queryset, connection)
+        if pages is not None:
+            return _delete_ranges(queryset, pages, on_progress)
+    if single_table and connection.vendor == "sqlite":
+        return _delete_ranges(queryset, _rowid_ranges(queryset), on_progress)
     return in_key_ranges(queryset, lambda batch: batch.delete()[0], on_progress)
+
+
+def _delete_ranges(queryset, ranges, on_progress):
+    """Delete ``queryset`` one range at a time; ``ranges`` yields each range as a SQL
+    condition (built here, from table names and fixed text only) and its parameters."""
+    done = 0
+    for sql, params in ranges:
+        batch = queryset.filter(RawSQL(sql, params, BooleanField()))  # noqa: S611
+        done += batch.delete()[0]
+        if on_progress is not None:
+            on_progress(done)
+    return done
+
+
+def _page_ranges(queryset, connection):
+    """A generator of ``ctid`` page ranges over the table as it is now, each spanning
+    pages that hold at most about BATCH_SIZE rows, or None where a page walk does not
+    apply: PostgreSQL before 14 (no TID Range Scan), a table that was never analyzed,
+    or a BATCH_SIZE smaller than one page's rows.
+
+    Rows per page are the larger of the table's average (``reltuples / relpages``) and
+    how many rows of its average width (``pg_stats``) fill a page, so that a densely
+    packed stretch of a table with free space elsewhere still fits the bound."""
+    if connection.pg_version < 140000:
+        return None
+    size = batch_size()
+    table = queryset.model._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.reltuples, c.relpages, pg_relation_size(c.oid) / b.size, b.size, "
+            "(SELECT sum(s.avg_width) FROM pg_stats s "
+            "WHERE s.schemaname = n.nspname AND s.tablename = c.relname) "
+            "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace, "
+            "(SELECT current_setting('block_size')::int AS size) b "
+            "WHERE c.oid = %s::regclass",
+            [connection.ops.quote_name(table)],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    tuples, stat_pages, pages, block, width = row
+    if tuples is None or tuples <= 0 or not stat_pages or not pages:
+        return None
+    per_page = tuples / stat_pages
+    if width:
+        # A 24-byte tuple header, the row aligned to 8 bytes, a 4-byte line pointer,
+        # in a page less its 24-byte header.
+        per_page = max(per_page, (block - 24) / (-(-(24 + int(width)) // 8) * 8 + 4))
+    if per_page > size:
+        return None
+    return _page_walk(connection.ops.quote_name(table), int(pages), max(1, int(size / per_page)))
+
+
+def _page_walk(table, pages, span):
+    """Yield ranges of ``span`` pages up to ``pages`` of the (quoted) ``table``."""
+    condition = f"{table}.ctid >= %s::tid AND {table}.ctid < %s::tid"
+    for start in range(0, pages, span):
+        yield condition, [f"({start},0)", f"({start + span},0)"]
+
+
+def _rowid_ranges(queryset):
+    """Yield ``rowid`` ranges of the table, in its physical order, each holding at
+    most BATCH_SIZE rows of ``queryset``: per range one SELECT finds its last rowid.
+    (SQLite rewrites every index page a statement changes once per commit, so ranges
+    of BATCH_SIZE matching rows, rather than of table rows, keep the commits few.)"""
+    size = batch_size()
+    rowid = f'"{queryset.model._meta.db_table}".rowid'
+    keys = queryset.order_by(RawSQL(rowid, []).asc()).values_list(  # noqa: S611
+        RawSQL(rowid, [], IntegerField()),  # noqa: S611
+        flat=True,
+    )
+    last = None
+    while True:
+        after = [] if last is None else [(f"{rowid} > %s", last)]
+        page = keys.filter(*(RawSQL(sql, [v], BooleanField()) for sql, v in after))  # noqa: S611
+        upper = list(page[size - 1 : size])
+        bounds = [*after, *([(f"{rowid} <= %s", upper[0])] if upper else [])]
+        if not bounds:  # fewer than BATCH_SIZE rows in all: one statement
+            bounds = [(f"{rowid} IS NOT NULL", None)]
+        yield (
+            " AND ".join(sql for sql, _ in bounds),
+            [value for sql, value in bounds if "%s" in sql],
+        )
+        if not upper:
+            return
+        last = upper[0]
+
+
+def run_alongside(work, other, *, using=DEFAULT_DB_ALIAS):
+    """Run ``work()`` and ``other()``, two independent bulk jobs, and return what
+    ``work()`` returns. On PostgreSQL, outside a transaction, ``other()`` runs on a second
+    connection in a thread while ``work()`` runs on this one, so the two overlap: their
+    tables are written by different server processes. Anywhere else (SQLite has one
+    writer; inside a transaction the second connection would not see its data) they
+    run one after the other. An error in either is raised once both have finished."""
+    connection = connections[using]
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        result = work()
+        other()
+        return result
+    failure = []
+
+    def side():
+        try:
+            other()
+        except BaseException as error:  # re-raised in the caller's thread
+            failure.append(error)
+        finally:
+            connections.close_all()  # this thread's connections only
+
+    thread = threading.Thread(target=side, name="wagtail-2fa-sessions-sweep", daemon=True)
+    thread.start()
+    try:
+        result = work()
+    finally:
+        thread.join()
+    if failure:
+        raise failure[0]
+    return result

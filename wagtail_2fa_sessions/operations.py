@@ -5,12 +5,12 @@ Views, bulk actions, management commands and django-q2 tasks all call these thro
 """
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import router, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
 from . import audit, conf, enforcement, stores, twofactor
-from .batching import delete_in_batches, in_batches, in_key_ranges
+from .batching import delete_in_batches, in_batches, in_key_ranges, run_alongside
 from .models import GlobalRevocation, SessionRecord
 
 
@@ -167,9 +167,12 @@ def cleanup_expired(*, on_progress=None):
     # No session store work per record: the data of ended and revoked sessions left the
     # store when they ended, expired data goes with the engine's own sweep below, and a
     # session whose record is gone is logged out by the middleware at its next request.
-    deleted = delete_in_batches(cleanup_candidates(), on_progress)
-    stores.clear_expired()
-    return deleted
+    # The two sweeps touch different tables: on PostgreSQL they overlap.
+    return run_alongside(
+        lambda: delete_in_batches(cleanup_candidates(), on_progress),
+        stores.clear_expired,
+        using=router.db_for_write(SessionRecord),
+    )
 
 
 def pending(action, *, revocation=None, keep=None):
