@@ -156,6 +156,38 @@ def test_physical_walk_keeps_every_statement_within_batch_size(settings, make_us
         assert all(walk in sql for sql, _ in log.deletes), log.deletes[0][0]
 
 
+def test_page_walk_narrows_its_ranges_over_rows_denser_than_the_statistics(settings):
+    """Statistics taken over wide rows, then a long stretch of narrow ones: after the
+    first over-full range the walk shrinks its ranges to the density it found."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the page walk is PostgreSQL's")
+    settings.WAGTAIL_2FA_SESSIONS_BATCH_SIZE = 200
+    later = timezone.now() + timedelta(days=1)
+    long_ago = timezone.now() - timedelta(days=40)
+    Session.objects.bulk_create(
+        Session(session_key=f"w{i:031d}", session_data="w" * 1500, expire_date=later)
+        for i in range(100)
+    )
+    with connection.cursor() as cursor:  # about 5 rows per page, so 40 pages a range
+        cursor.execute(f"ANALYZE {Session._meta.db_table}")
+    Session.objects.bulk_create(
+        Session(session_key=f"n{i:031d}", session_data="n", expire_date=long_ago)
+        for i in range(30_000)
+    )
+    log = DeleteLog()
+
+    with connection.execute_wrapper(log):
+        deleted = batching.delete_in_batches(Session.objects.filter(expire_date__lt=timezone.now()))
+
+    assert deleted == 30_000 and Session.objects.count() == 100
+    rows = [count for _, count in log.deletes]
+    assert all("ctid" in sql for sql, _ in log.deletes)
+    # Ranges of 40 pages would put about 4,000 narrow rows in each statement.
+    over = [count for count in rows if count > 200]
+    assert len(over) <= 2, rows[:10]
+    assert len(rows) > 40, "the narrowed ranges hold at most BATCH_SIZE rows each"
+
+
 def test_run_alongside_runs_in_order_inside_a_transaction():
     calls = []
     result = batching.run_alongside(
@@ -197,3 +229,43 @@ def test_on_postgresql_the_store_sweep_overlaps_on_a_second_connection(settings,
 
     with pytest.raises(RuntimeError, match="store unreachable"):
         batching.run_alongside(lambda: 1, failing)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_each_batch_commits_without_waiting_for_the_wal_flush(settings, make_user):
+    """Each batch is its own transaction with synchronous_commit off for that transaction
+    only: nothing leaks into the connection (a pooler would hand it to someone else)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("synchronous_commit is PostgreSQL's")
+    settings.WAGTAIL_2FA_SESSIONS_BATCH_SIZE = 7
+    long_ago = timezone.now() - timedelta(days=40)
+    _interleaved(make_user("alice"), 40, long_ago=long_ago, later=timezone.now())
+
+    with CaptureQueriesContext(connection) as queries:
+        assert (
+            batching.delete_in_batches(
+                SessionRecord.objects.filter(expires_at__lt=long_ago + timedelta(days=1))
+            )
+            == 20
+        )
+
+    statements = [q["sql"] for q in queries.captured_queries]
+    deletes = [i for i, sql in enumerate(statements) if sql.startswith("DELETE")]
+    assert len(deletes) >= 3
+    assert all(statements[i - 1] == "SET LOCAL synchronous_commit TO OFF" for i in deletes)
+    assert all(statements[i + 1] == "COMMIT" for i in deletes)
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"
+
+
+def test_inside_a_transaction_batches_add_no_transaction_of_their_own(settings, make_user):
+    settings.WAGTAIL_2FA_SESSIONS_BATCH_SIZE = 7
+    long_ago = timezone.now() - timedelta(days=40)
+    _interleaved(make_user("alice"), 40, long_ago=long_ago, later=timezone.now())
+
+    with CaptureQueriesContext(connection) as queries:
+        assert api.cleanup_expired() == 20
+
+    assert not any("synchronous_commit" in q["sql"] for q in queries.captured_queries)
+    assert SessionRecord.objects.count() == 20

@@ -1,8 +1,9 @@
 """Bounded, restartable set work: no statement touches more than BATCH_SIZE rows."""
 
 import threading
+from contextlib import contextmanager
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import BooleanField, IntegerField
 from django.db.models.expressions import RawSQL
 
@@ -11,6 +12,24 @@ from . import conf
 
 def batch_size():
     return max(1, int(conf.get("BATCH_SIZE")))
+
+
+@contextmanager
+def batch_transaction(using):
+    """One batch of set work in its own transaction. On PostgreSQL its commit does not
+    wait for the WAL to reach the disk (``synchronous_commit`` off for this transaction
+    only): every batch is idempotent, so one lost in a crash is simply done again by the
+    next run, and the next ordinary commit (the run's progress, or its end) makes all
+    earlier batches durable, so recorded progress never runs ahead of the data. Inside a
+    caller's transaction it adds nothing."""
+    connection = connections[using]
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        yield
+        return
+    with transaction.atomic(using=using):
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        yield
 
 
 def in_batches(queryset, apply, on_progress=None):
@@ -54,7 +73,8 @@ def in_key_ranges(queryset, apply, on_progress=None):
         batch = queryset.filter(**after)
         if upper:
             batch = batch.filter(pk__lte=upper[0])
-        changed = apply(batch)
+        with batch_transaction(queryset.db):
+            changed = apply(batch)
         done += changed
         if on_progress is not None and (changed or upper):
             on_progress(done)
@@ -83,9 +103,9 @@ def delete_in_batches(queryset, on_progress=None):
     query = queryset.query
     single_table = sum(1 for alias in query.alias_map if query.alias_refcount[alias]) <= 1
     if single_table and connection.vendor == "postgresql":
-        pages = _page_ranges(queryset, connection)
-        if pages is not None:
-            return _delete_ranges(queryset, pages, on_progress)
+        walk = _page_walk_size(queryset, connection)
+        if walk is not None:
+            return _delete_page_ranges(queryset, *walk, on_progress)
     if single_table and connection.vendor == "sqlite":
         return _delete_ranges(queryset, _rowid_ranges(queryset), on_progress)
     return in_key_ranges(queryset, lambda batch: batch.delete()[0], on_progress)
@@ -97,17 +117,18 @@ def _delete_ranges(queryset, ranges, on_progress):
     done = 0
     for sql, params in ranges:
         batch = queryset.filter(RawSQL(sql, params, BooleanField()))  # noqa: S611
-        done += batch.delete()[0]
+        with batch_transaction(queryset.db):
+            done += batch.delete()[0]
         if on_progress is not None:
             on_progress(done)
     return done
 
 
-def _page_ranges(queryset, connection):
-    """A generator of ``ctid`` page ranges over the table as it is now, each spanning
-    pages that hold at most about BATCH_SIZE rows, or None where a page walk does not
-    apply: PostgreSQL before 14 (no TID Range Scan), a table that was never analyzed,
-    or a BATCH_SIZE smaller than one page's rows.
+def _page_walk_size(queryset, connection):
+    """``(pages, span)`` for a ``ctid`` page walk over the table as it is now: its number
+    of pages, and how many pages should hold about BATCH_SIZE rows. None where a page
+    walk does not apply: PostgreSQL before 14 (no TID Range Scan), a table that was never
+    analyzed, or a BATCH_SIZE smaller than one page's rows.
 
     Rows per page are the larger of the table's average (``reltuples / relpages``) and
     how many rows of its average width (``pg_stats``) fill a page, so that a densely
@@ -139,14 +160,33 @@ def _page_ranges(queryset, connection):
         per_page = max(per_page, (block - 24) / (-(-(24 + int(width)) // 8) * 8 + 4))
     if per_page > size:
         return None
-    return _page_walk(connection.ops.quote_name(table), int(pages), max(1, int(size / per_page)))
+    return int(pages), max(1, int(size / per_page))
 
 
-def _page_walk(table, pages, span):
-    """Yield ranges of ``span`` pages up to ``pages`` of the (quoted) ``table``."""
+def _delete_page_ranges(queryset, pages, span, on_progress):
+    """Delete ``queryset`` in ranges of heap pages, the first ``pages`` of its table.
+
+    A range spans ``span`` pages (sized from the statistics) or fewer: where a range
+    turns out to hold more than BATCH_SIZE matching rows (a stretch of rows narrower
+    than the table's average), the next ranges shrink in proportion, and they grow
+    back towards ``span`` as the rows thin out. Checking each range before deleting it
+    would scan every page twice."""
+    size = batch_size()
+    table = connections[queryset.db].ops.quote_name(queryset.model._meta.db_table)
     condition = f"{table}.ctid >= %s::tid AND {table}.ctid < %s::tid"
-    for start in range(0, pages, span):
-        yield condition, [f"({start},0)", f"({start + span},0)"]
+    done = 0
+    start, step = 0, span
+    while start < pages:
+        bounds = [f"({start},0)", f"({start + step},0)"]
+        batch = queryset.filter(RawSQL(condition, bounds, BooleanField()))  # noqa: S611
+        with batch_transaction(queryset.db):
+            deleted = batch.delete()[0]
+        done += deleted
+        if on_progress is not None:
+            on_progress(done)
+        start += step
+        step = max(1, min(span, step * size // max(deleted, 1)))
+    return done
 
 
 def _rowid_ranges(queryset):
