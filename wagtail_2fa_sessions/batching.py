@@ -3,8 +3,10 @@
 import threading
 from contextlib import contextmanager
 
+from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import BooleanField, IntegerField
+from django.db.models.deletion import Collector
 from django.db.models.expressions import RawSQL
 
 from . import conf
@@ -172,21 +174,51 @@ def _delete_page_ranges(queryset, pages, span, on_progress):
     back towards ``span`` as the rows thin out. Checking each range before deleting it
     would scan every page twice."""
     size = batch_size()
-    table = connections[queryset.db].ops.quote_name(queryset.model._meta.db_table)
-    condition = f"{table}.ctid >= %s::tid AND {table}.ctid < %s::tid"
+    connection = connections[queryset.db]
+    table = connection.ops.quote_name(queryset.model._meta.db_table)
+    statement = _range_delete_statement(queryset, connection, table)
     done = 0
     start, step = 0, span
     while start < pages:
         bounds = [f"({start},0)", f"({start + step},0)"]
-        batch = queryset.filter(RawSQL(condition, bounds, BooleanField()))  # noqa: S611
         with batch_transaction(queryset.db):
-            deleted = batch.delete()[0]
+            if statement is None:
+                condition = f"{table}.ctid >= %s::tid AND {table}.ctid < %s::tid"
+                batch = queryset.filter(RawSQL(condition, bounds, BooleanField()))  # noqa: S611
+                deleted = batch.delete()[0]
+            else:
+                sql, params = statement
+                with connection.cursor() as cursor:
+                    cursor.execute(sql, [*bounds, *params])
+                    deleted = cursor.rowcount
         done += deleted
         if on_progress is not None:
             on_progress(done)
         start += step
         step = max(1, min(span, step * size // max(deleted, 1)))
     return done
+
+
+def _range_delete_statement(queryset, connection, table):
+    """``(sql, params)``: the DELETE of ``queryset``'s rows in one page range, compiled
+    once for the whole walk (the range's bounds come first in the parameters), or None
+    where deleting needs Django's collector (cascades, signal receivers)."""
+    if not Collector(using=queryset.db).can_fast_delete(queryset):
+        return None
+    compiler = queryset.query.get_compiler(connection=connection)
+    try:
+        where, params = compiler.compile(queryset.query.where)
+    except FullResultSet:
+        where, params = "TRUE", ()
+    except EmptyResultSet:
+        where, params = "FALSE", ()
+    # The table name is quoted by the backend and ``where`` is Django's own compiled
+    # SQL; every value travels as a parameter.
+    sql = (
+        f"DELETE FROM {table} "  # noqa: S608
+        f"WHERE {table}.ctid >= %s::tid AND {table}.ctid < %s::tid AND ({where})"
+    )
+    return sql, list(params)
 
 
 def _rowid_ranges(queryset):
