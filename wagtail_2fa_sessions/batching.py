@@ -181,16 +181,16 @@ def _delete_page_ranges(queryset, pages, span, on_progress):
     start, step = 0, span
     while start < pages:
         bounds = [f"({start},0)", f"({start + step},0)"]
-        with batch_transaction(queryset.db):
-            if statement is None:
-                condition = f"{table}.ctid >= %s::tid AND {table}.ctid < %s::tid"
-                batch = queryset.filter(RawSQL(condition, bounds, BooleanField()))  # noqa: S611
+        if statement is None:
+            condition = f"{table}.ctid >= %s::tid AND {table}.ctid < %s::tid"
+            batch = queryset.filter(RawSQL(condition, bounds, BooleanField()))  # noqa: S611
+            with batch_transaction(queryset.db):
                 deleted = batch.delete()[0]
-            else:
-                sql, params = statement
-                with connection.cursor() as cursor:
-                    cursor.execute(sql, [*bounds, *params])
-                    deleted = cursor.rowcount
+        else:
+            sql, params = statement
+            with connection.cursor() as cursor:
+                cursor.execute(sql, [*bounds, *params])
+                deleted = cursor.rowcount
         done += deleted
         if on_progress is not None:
             on_progress(done)
@@ -202,7 +202,12 @@ def _delete_page_ranges(queryset, pages, span, on_progress):
 def _range_delete_statement(queryset, connection, table):
     """``(sql, params)``: the DELETE of ``queryset``'s rows in one page range, compiled
     once for the whole walk (the range's bounds come first in the parameters), or None
-    where deleting needs Django's collector (cascades, signal receivers)."""
+    where deleting needs Django's collector (cascades, signal receivers).
+
+    Outside a caller's transaction each DELETE is a transaction of its own that turns
+    ``synchronous_commit`` off for itself (what :func:`batch_transaction` does, in one
+    round trip instead of four): an uncorrelated sub-select, which PostgreSQL evaluates
+    once, before the first row can qualify."""
     if not Collector(using=queryset.db).can_fast_delete(queryset):
         return None
     compiler = queryset.query.get_compiler(connection=connection)
@@ -212,6 +217,8 @@ def _range_delete_statement(queryset, connection, table):
         where, params = "TRUE", ()
     except EmptyResultSet:
         where, params = "FALSE", ()
+    if not connection.in_atomic_block:
+        where = f"({where}) AND (SELECT set_config('synchronous_commit', 'off', true)) = 'off'"
     # The table name is quoted by the backend and ``where`` is Django's own compiled
     # SQL; every value travels as a parameter.
     sql = (
