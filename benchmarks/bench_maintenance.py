@@ -92,7 +92,7 @@ def setup_django(args):
         sandbox_settings.DATABASES = {
             "default": {
                 **sandbox_settings.DATABASES["default"],
-                "NAME": path,  # the sandbox's options: WAL, synchronous=NORMAL
+                "NAME": path,  # the sandbox's options; SQLite's own journal and sync defaults
             }
         }
         cleanup = lambda: [p.unlink() for p in Path(directory).glob("*")]  # noqa: E731
