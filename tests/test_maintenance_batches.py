@@ -157,14 +157,19 @@ def test_physical_walk_keeps_every_statement_within_batch_size(settings, make_us
         assert all(walk in sql for sql, _ in log.deletes), log.deletes[0][0]
 
 
-def test_page_walk_narrows_its_ranges_over_rows_denser_than_the_statistics(settings):
-    """Statistics taken over wide rows, then a long stretch of narrow ones: after the
-    first over-full range the walk shrinks its ranges to the density it found."""
+@pytest.fixture
+def page_walk(settings):
+    """PostgreSQL only, with BATCH_SIZE above one heap page's rows; (long ago, tomorrow)."""
     if connection.vendor != "postgresql":
         pytest.skip("the page walk is PostgreSQL's")
     settings.WAGTAIL_2FA_SESSIONS_BATCH_SIZE = 200
-    later = timezone.now() + timedelta(days=1)
-    long_ago = timezone.now() - timedelta(days=40)
+    return timezone.now() - timedelta(days=40), timezone.now() + timedelta(days=1)
+
+
+def test_page_walk_narrows_its_ranges_over_rows_denser_than_the_statistics(page_walk):
+    """Statistics taken over wide rows, then a long stretch of narrow ones: after the
+    first over-full range the walk shrinks its ranges to the density it found."""
+    long_ago, later = page_walk
     Session.objects.bulk_create(
         Session(session_key=f"w{i:031d}", session_data="w" * 1500, expire_date=later)
         for i in range(100)
@@ -189,14 +194,10 @@ def test_page_walk_narrows_its_ranges_over_rows_denser_than_the_statistics(setti
     assert len(rows) > 40, "the narrowed ranges hold at most BATCH_SIZE rows each"
 
 
-def test_page_walk_keeps_delete_signals_and_filters_that_match_all_or_nothing(settings):
+def test_page_walk_keeps_delete_signals_and_filters_that_match_all_or_nothing(page_walk):
     """The walk runs one precompiled DELETE per range only where Django would delete
     without its collector; a model with a delete receiver still gets a signal per row."""
-    if connection.vendor != "postgresql":
-        pytest.skip("the page walk is PostgreSQL's")
-    settings.WAGTAIL_2FA_SESSIONS_BATCH_SIZE = 200
-    later = timezone.now() + timedelta(days=1)
-    long_ago = timezone.now() - timedelta(days=40)
+    long_ago, later = page_walk
     Session.objects.bulk_create(
         Session(
             session_key=f"s{i:031d}", session_data="x", expire_date=long_ago if i % 2 else later
