@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.sessions.models import Session
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models.signals import post_delete
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -170,6 +170,8 @@ def test_page_walk_narrows_its_ranges_over_rows_denser_than_the_statistics(page_
     """Statistics taken over wide rows, then a long stretch of narrow ones: after the
     first over-full range the walk shrinks its ranges to the density it found."""
     long_ago, later = page_walk
+    with connection.cursor() as cursor:  # an empty heap: no dead rows of earlier tests
+        cursor.execute(f"TRUNCATE {Session._meta.db_table}")
     Session.objects.bulk_create(
         Session(session_key=f"w{i:031d}", session_data="w" * 1500, expire_date=later)
         for i in range(100)
@@ -188,10 +190,44 @@ def test_page_walk_narrows_its_ranges_over_rows_denser_than_the_statistics(page_
     assert deleted == 30_000 and Session.objects.count() == 100
     rows = [count for _, count in log.deletes]
     assert all("ctid" in sql for sql, _ in log.deletes)
-    # Ranges of 40 pages would put about 4,000 narrow rows in each statement.
+    # Ranges of 40 pages would put about 4,000 narrow rows in each statement; the walk
+    # goes over twice (the first range, half wide rows, underrates the narrow ones).
     over = [count for count in rows if count > 200]
     assert len(over) <= 2, rows[:10]
     assert len(rows) > 40, "the narrowed ranges hold at most BATCH_SIZE rows each"
+
+
+def test_page_walk_does_not_grow_back_into_a_second_dense_stretch(page_walk):
+    """Dense, sparse, dense again: after the first dense stretch the ranges stay sized
+    for it, so the second one puts no statement over BATCH_SIZE."""
+    long_ago, later = page_walk
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {Session._meta.db_table}")
+
+    def rows(prefix, count, *, wide, expired):
+        Session.objects.bulk_create(
+            Session(
+                session_key=f"{prefix}{i:031d}",
+                session_data="w" * 1500 if wide else "n",
+                expire_date=long_ago if expired else later,
+            )
+            for i in range(count)
+        )
+
+    rows("a", 100, wide=True, expired=False)
+    with connection.cursor() as cursor:  # about 5 rows per page, so 40 pages a range
+        cursor.execute(f"ANALYZE {Session._meta.db_table}")
+    rows("b", 3000, wide=False, expired=True)  # dense: about 100 rows a page
+    rows("c", 1000, wide=True, expired=False)  # 200 pages with nothing to delete
+    rows("d", 3000, wide=False, expired=True)  # dense again
+    log = DeleteLog()
+
+    with connection.execute_wrapper(log):
+        deleted = batching.delete_in_batches(Session.objects.filter(expire_date__lt=timezone.now()))
+
+    assert deleted == 6000 and Session.objects.count() == 1100
+    counts = [count for _, count in log.deletes]
+    assert len([count for count in counts if count > 200]) <= 2, counts
 
 
 def test_page_walk_keeps_delete_signals_and_filters_that_match_all_or_nothing(page_walk):
@@ -230,6 +266,90 @@ def test_page_walk_keeps_delete_signals_and_filters_that_match_all_or_nothing(pa
         assert batching.delete_in_batches(Session.objects.all()) == 500
     assert not Session.objects.exists()
     assert log.deletes and all("ctid" in sql for sql, _ in log.deletes)
+
+
+class ReadReplicaRouter:
+    """Reads go to a replica (an alias this test run has no connection to)."""
+
+    def db_for_read(self, model, **hints):
+        return "replica"
+
+    def db_for_write(self, model, **hints):
+        return "default"
+
+
+def test_batches_read_and_write_on_the_database_rows_are_written_to(settings, make_user):
+    """A replica may lag (a batch would miss rows) or refuse writes: every batch, its
+    SELECT included, goes to the write database."""
+    settings.SESSION_ENGINE = DB_ENGINE
+    settings.WAGTAIL_2FA_SESSIONS_BATCH_SIZE = 7
+    long_ago = timezone.now() - timedelta(days=40)
+    later = timezone.now() + timedelta(days=1)
+    _interleaved(make_user("alice"), 40, long_ago=long_ago, later=later)
+    expired = {"expires_at__lt": long_ago + timedelta(days=1)}
+    settings.DATABASE_ROUTERS = [f"{__name__}.ReadReplicaRouter"]
+
+    assert SessionRecord.objects.all().db == "replica"
+    assert batching.for_write(SessionRecord.objects.all()).db == "default"
+    assert batching.for_write(SessionRecord.objects.using("default")).db == "default"
+    assert batching.delete_in_batches(Session.objects.filter(expire_date__lt=timezone.now())) == 20
+    assert (
+        batching.in_key_ranges(
+            SessionRecord.objects.filter(**expired), lambda batch: batch.update(ended_at=long_ago)
+        )
+        == 20
+    )
+    assert (
+        batching.in_batches(
+            SessionRecord.objects.filter(**expired),
+            lambda pks: SessionRecord.objects.filter(pk__in=pks).delete()[0],
+        )
+        == 20
+    )
+    settings.DATABASE_ROUTERS = []
+    assert Session.objects.count() == 20 and SessionRecord.objects.count() == 20
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_autocommit_off_batches_leave_the_callers_transaction_alone(settings, make_user):
+    """AUTOCOMMIT off (or set_autocommit(False)) is a caller's transaction too: no
+    asynchronous commit leaks into it, and no second connection is used."""
+    if connection.vendor != "postgresql":
+        pytest.skip("synchronous_commit and the second connection are PostgreSQL's")
+    settings.SESSION_ENGINE = DB_ENGINE
+    settings.WAGTAIL_2FA_SESSIONS_BATCH_SIZE = 200
+    long_ago = timezone.now() - timedelta(days=40)
+    _interleaved(make_user("alice"), 1600, long_ago=long_ago, later=timezone.now() + timedelta(1))
+    with connection.cursor() as cursor:  # the page walk
+        for model in (SessionRecord, Session):
+            cursor.execute(f"ANALYZE {model._meta.db_table}")
+    threads = []
+    real_clear_expired = stores.clear_expired
+
+    def clear_expired():
+        threads.append(threading.get_ident())
+        real_clear_expired()
+
+    transaction.set_autocommit(False)
+    try:
+        with (
+            unittest.mock.patch.object(stores, "clear_expired", clear_expired),
+            CaptureQueriesContext(connection) as queries,
+        ):
+            result = api.cleanup_expired()
+        remaining = Session.objects.count()
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            setting = cursor.fetchone()[0]
+        transaction.rollback()
+    finally:
+        transaction.set_autocommit(True)
+
+    assert result == 800 and remaining == 800
+    assert setting == "on"
+    assert threads == [threading.get_ident()], "the store sweep ran in the caller's thread"
+    assert not any("synchronous_commit" in q["sql"] for q in queries.captured_queries)
+    assert SessionRecord.objects.count() == 1600, "rolled back with the caller's transaction"
 
 
 def test_run_alongside_runs_in_order_inside_a_transaction():

@@ -4,7 +4,7 @@ import threading
 from contextlib import contextmanager
 
 from django.core.exceptions import EmptyResultSet, FullResultSet
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
 from django.db.models import BooleanField, IntegerField
 from django.db.models.deletion import Collector
 from django.db.models.expressions import RawSQL
@@ -16,6 +16,18 @@ def batch_size():
     return max(1, int(conf.get("BATCH_SIZE")))
 
 
+def for_write(queryset):
+    """``queryset`` on the database its rows are written to: a router may send reads to
+    a replica, where a batch's SELECT would see stale rows and its DELETE would fail."""
+    return queryset.using(queryset._db or router.db_for_write(queryset.model))
+
+
+def in_transaction(connection):
+    """Whether work on ``connection`` is part of a caller's transaction: inside
+    ``atomic()``, or with autocommit off (``AUTOCOMMIT: False``, ``set_autocommit``)."""
+    return connection.in_atomic_block or not connection.get_autocommit()
+
+
 @contextmanager
 def batch_transaction(using):
     """One batch of set work in its own transaction. On PostgreSQL its commit does not
@@ -25,7 +37,7 @@ def batch_transaction(using):
     earlier batches durable, so recorded progress never runs ahead of the data. Inside a
     caller's transaction it adds nothing."""
     connection = connections[using]
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
+    if connection.vendor != "postgresql" or in_transaction(connection):
         yield
         return
     with transaction.atomic(using=using):
@@ -45,7 +57,7 @@ def in_batches(queryset, apply, on_progress=None):
     Returns the sum of what ``apply`` returned."""
     done = 0
     size = batch_size()
-    queryset = queryset.order_by("pk").values_list("pk", flat=True)
+    queryset = for_write(queryset).order_by("pk").values_list("pk", flat=True)
     last = None
     while True:
         page = queryset if last is None else queryset.filter(pk__gt=last)
@@ -66,6 +78,7 @@ def in_key_ranges(queryset, apply, on_progress=None):
     what an earlier batch went through. ``apply`` returns how many rows it changed;
     ``on_progress(done)`` follows each batch. Safe to interrupt and run again."""
     size = batch_size()
+    queryset = for_write(queryset)
     keys = queryset.order_by("pk").values_list("pk", flat=True)
     done = 0
     last = None
@@ -101,6 +114,7 @@ def delete_in_batches(queryset, on_progress=None):
     request is checked again before it goes, and a re-run after a crash finds only what
     is left. A row that an UPDATE moves behind the walk while it runs is left for the
     next run."""
+    queryset = for_write(queryset)
     connection = connections[queryset.db]
     query = queryset.query
     single_table = sum(1 for alias in query.alias_map if query.alias_refcount[alias]) <= 1
@@ -133,8 +147,9 @@ def _page_walk_size(queryset, connection):
     analyzed, or a BATCH_SIZE smaller than one page's rows.
 
     Rows per page are the larger of the table's average (``reltuples / relpages``) and
-    how many rows of its average width (``pg_stats``) fill a page, so that a densely
-    packed stretch of a table with free space elsewhere still fits the bound."""
+    how many rows of its average width (``pg_stats``; a column's NULLs take no space)
+    fill a page, so that a densely packed stretch of a table with free space elsewhere
+    still fits the bound."""
     if connection.pg_version < 140000:
         return None
     size = batch_size()
@@ -142,7 +157,7 @@ def _page_walk_size(queryset, connection):
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT c.reltuples, c.relpages, pg_relation_size(c.oid) / b.size, b.size, "
-            "(SELECT sum(s.avg_width) FROM pg_stats s "
+            "(SELECT sum(s.avg_width * (1 - s.null_frac)) FROM pg_stats s "
             "WHERE s.schemaname = n.nspname AND s.tablename = c.relname) "
             "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace, "
             "(SELECT current_setting('block_size')::int AS size) b "
@@ -170,15 +185,17 @@ def _delete_page_ranges(queryset, pages, span, on_progress):
 
     A range spans ``span`` pages (sized from the statistics) or fewer: where a range
     turns out to hold more than BATCH_SIZE matching rows (a stretch of rows narrower
-    than the table's average), the next ranges shrink in proportion, and they grow
-    back towards ``span`` as the rows thin out. Checking each range before deleting it
-    would scan every page twice."""
+    than the table's average), the next ranges shrink in proportion, and they never
+    grow back beyond what the densest range so far allows. So a statement goes over
+    BATCH_SIZE only where it meets rows denser than any before it. Checking each range
+    before deleting it would scan every page twice."""
     size = batch_size()
     connection = connections[queryset.db]
     table = connection.ops.quote_name(queryset.model._meta.db_table)
     statement = _range_delete_statement(queryset, connection, table)
     done = 0
     start, step = 0, span
+    densest = size / span  # matching rows per page the ranges are sized for
     while start < pages:
         bounds = [f"({start},0)", f"({start + step},0)"]
         if statement is None:
@@ -195,7 +212,8 @@ def _delete_page_ranges(queryset, pages, span, on_progress):
         if on_progress is not None:
             on_progress(done)
         start += step
-        step = max(1, min(span, step * size // max(deleted, 1)))
+        densest = max(densest, deleted / step)
+        step = max(1, min(span, int(size / densest)))
     return done
 
 
@@ -217,7 +235,7 @@ def _range_delete_statement(queryset, connection, table):
         where, params = "TRUE", ()
     except EmptyResultSet:
         where, params = "FALSE", ()
-    if not connection.in_atomic_block:
+    if not in_transaction(connection):
         where = f"({where}) AND (SELECT set_config('synchronous_commit', 'off', true)) = 'off'"
     # The table name is quoted by the backend and ``where`` is Django's own compiled
     # SQL; every value travels as a parameter.
@@ -264,7 +282,7 @@ def run_alongside(work, other, *, using=DEFAULT_DB_ALIAS):
     writer; inside a transaction the second connection would not see its data) they
     run one after the other. An error in either is raised once both have finished."""
     connection = connections[using]
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
+    if connection.vendor != "postgresql" or in_transaction(connection):
         result = work()
         other()
         return result
