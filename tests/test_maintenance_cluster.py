@@ -53,9 +53,8 @@ def qcluster(tmp_path):
     log_path = tmp_path / "qcluster.log"
     log = open(log_path, "w")  # noqa: SIM115
     process = subprocess.Popen(
-        # --skip-checks: on PostgreSQL the sandbox fails wagtailsearch's postgres.E005
-        # check (django.contrib.postgres is not installed), which is not ours to test here.
-        [sys.executable, str(ROOT / "sandbox" / "manage.py"), "qcluster", "--skip-checks"],
+        # With the system checks: the cluster must start on the settings a site would use.
+        [sys.executable, str(ROOT / "sandbox" / "manage.py"), "qcluster"],
         env=env,
         cwd=ROOT,
         stdout=log,
@@ -169,7 +168,7 @@ def test_redis_broker_cluster_runs_each_action(make_user, browser_client, qclust
 def manage(*args):
     env = {**os.environ, "DATABASE_URL": cluster_database_url()}
     return subprocess.run(
-        [sys.executable, str(ROOT / "sandbox" / "manage.py"), *args, "--skip-checks"],
+        [sys.executable, str(ROOT / "sandbox" / "manage.py"), *args],
         env=env,
         cwd=ROOT,
         capture_output=True,
