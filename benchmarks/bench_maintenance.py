@@ -28,7 +28,8 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCH_DB = "w2fa_bench"
+# One per process, so that two runs against one server never drop each other's data.
+BENCH_DB = f"w2fa_bench_{os.getpid()}"
 USER_AGENT = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
     "(KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
@@ -40,7 +41,7 @@ def parse_args(argv):
     parser.add_argument(
         "--database-url",
         default=os.environ.get("BENCH_DATABASE_URL", ""),
-        help="a PostgreSQL server URL (a database named w2fa_bench is created there and "
+        help="a PostgreSQL server URL (a database named w2fa_bench_<pid> is created there and "
         "dropped after); default: a temporary SQLite file",
     )
     parser.add_argument(

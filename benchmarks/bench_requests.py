@@ -27,8 +27,10 @@ USER_AGENT = (
 WRITES = ("INSERT", "UPDATE", "DELETE")
 
 
-def throwaway_postgres(url, name="w2fa_bench_requests"):
-    """Create a fresh database beside the one in ``url`` and return its URL."""
+def throwaway_postgres(url, name=None):
+    """Create a fresh database beside the one in ``url`` and return its URL. One per
+    process, so that two runs against one server never drop each other's data."""
+    name = name or f"w2fa_bench_requests_{os.getpid()}"
     import psycopg
 
     admin_url = url.replace("postgres://", "postgresql://", 1)
