@@ -1,6 +1,7 @@
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.db import connections
 from django.test import Client
 from django.urls import reverse
 
@@ -148,3 +149,7 @@ def browser_page(chromium_path, live_server, monkeypatch, wagtail_site):
         finally:
             context.close()
             browser.close()
+            # While Playwright's loop runs in this thread, the ORM calls of the test get a
+            # connection of their own (Django's connections are context-local), which the
+            # test database's teardown would not see: close it here, where it is visible.
+            connections.close_all()
