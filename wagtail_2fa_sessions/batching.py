@@ -1,4 +1,5 @@
-"""Bounded, restartable set work: no statement touches more than BATCH_SIZE rows."""
+"""Bounded, restartable set work: no statement touches more than BATCH_SIZE rows (about
+BATCH_SIZE in the PostgreSQL page walk, whose ranges are sized from statistics)."""
 
 import threading
 from contextlib import contextmanager
