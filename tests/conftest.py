@@ -1,3 +1,6 @@
+import os
+from pathlib import Path
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -125,6 +128,23 @@ def wagtail_site(db):
         home = root.get_children().first() or root.add_child(title="Home", slug="home")
         Site.objects.create(hostname="localhost", root_page=home, is_default_site=True)
     return Site.objects.get(is_default_site=True)
+
+
+DOCS_SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+
+
+@pytest.fixture
+def screenshot(tmp_path):
+    """``screenshot(page, name)``: a full-page PNG, into docs/screenshots when the
+    W2FA_SCREENSHOTS environment variable is set (to refresh the docs' pictures), else
+    into the test's temporary directory, so a test run leaves the checkout as it was."""
+    directory = DOCS_SCREENSHOTS if os.environ.get("W2FA_SCREENSHOTS") else tmp_path
+
+    def take(page, name, *, full_page=True):
+        directory.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(directory / name), full_page=full_page)
+
+    return take
 
 
 @pytest.fixture

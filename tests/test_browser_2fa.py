@@ -1,7 +1,6 @@
 """A real browser through enrolment, login with a code, and backup codes."""
 
 import re
-from pathlib import Path
 
 import pytest
 
@@ -9,8 +8,6 @@ from .conftest import PASSWORD
 from .twofactor_helpers import BACKUP_URL, SESSIONS_URL, VERIFY_URL
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 
 
 def code_from_secret(secret, steps_ahead=0):
@@ -32,14 +29,15 @@ def log_in(page, base, user):
     page.click("button[type=submit]")
 
 
-def test_enrol_totp_log_in_with_a_code_and_use_a_backup_code(browser_page, live_server, make_user):
+def test_enrol_totp_log_in_with_a_code_and_use_a_backup_code(
+    browser_page, live_server, make_user, screenshot
+):
     from wagtail_2fa_sessions import api
     from wagtail_2fa_sessions.models import SessionRecord
 
     user = make_user("alice", superuser=True, first_name="Alice")
     page = browser_page
     base = live_server.url
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
     # Enrol an authenticator app from the account pages.
     log_in(page, base, user)
@@ -53,7 +51,7 @@ def test_enrol_totp_log_in_with_a_code_and_use_a_backup_code(browser_page, live_
     page.wait_for_url(re.compile(r".*/authenticator-app/$"))
     assert page.locator("[data-qr-code] svg").count() == 1
     secret = page.inner_text("[data-totp-secret]").replace(" ", "")
-    page.screenshot(path=str(SCREENSHOTS / "enrol-totp.png"), full_page=True)
+    screenshot(page, "enrol-totp.png")
     page.fill("input[name=token]", code_from_secret(secret))
     page.click("button:has-text('Confirm')")
     page.wait_for_url(f"{base}/admin/2fa-sessions/2fa/")
@@ -74,7 +72,7 @@ def test_enrol_totp_log_in_with_a_code_and_use_a_backup_code(browser_page, live_
     page.wait_for_url(re.compile(r".*/admin/login/.*"))
     log_in(page, base, user)
     page.wait_for_url(re.compile(rf".*{VERIFY_URL}.*"))
-    page.screenshot(path=str(SCREENSHOTS / "verify.png"), full_page=True)
+    screenshot(page, "verify.png")
     # The enrolment code is spent; the next time step's code is within django-otp's
     # tolerance of one step (what a phone a few seconds ahead would show).
     page.fill("input[name=token]", code_from_secret(secret, steps_ahead=1))
@@ -96,4 +94,4 @@ def test_enrol_totp_log_in_with_a_code_and_use_a_backup_code(browser_page, live_
 
     page.goto(f"{base}{SESSIONS_URL}")
     assert page.locator("text=This session").count() == 1
-    page.screenshot(path=str(SCREENSHOTS / "your-sessions.png"), full_page=True)
+    screenshot(page, "your-sessions.png")

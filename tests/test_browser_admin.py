@@ -8,7 +8,6 @@ dashboard, the report and the user page show what a real site would.
 import random
 import re
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -24,7 +23,6 @@ from .conftest import CHROME_WINDOWS, FIREFOX_LINUX, SAFARI_IPHONE
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 DEMO_PASSWORD = "changeme"
 
 
@@ -70,10 +68,9 @@ def figure(page, key):
     return int(re.sub(r"\D", "", text))
 
 
-def test_admin_walk_through(browser_page, live_server, demo_site):
+def test_admin_walk_through(browser_page, live_server, demo_site, screenshot):
     page = browser_page
     base = live_server.url
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
     # Log in through Wagtail's login form.
     page.goto(f"{base}/admin/login/")
@@ -101,7 +98,7 @@ def test_admin_walk_through(browser_page, live_server, demo_site):
     assert page.get_by_text("Recent activity").is_visible()
     # Wagtail's admin scrolls inside its layout: a tall viewport shows the whole page.
     page.set_viewport_size({"width": 1400, "height": 1450})
-    page.screenshot(path=str(SCREENSHOTS / "dashboard.png"))
+    screenshot(page, "dashboard.png", full_page=False)
     page.set_viewport_size({"width": 1400, "height": 1000})
 
     # The report: every user, then a search.
@@ -109,7 +106,7 @@ def test_admin_walk_through(browser_page, live_server, demo_site):
     page.wait_for_url(f"{base}/admin/2fa-sessions/users/")
     assert page.locator("text=Grace Hoffmann").is_visible()
     page.set_viewport_size({"width": 1400, "height": 1500})
-    page.screenshot(path=str(SCREENSHOTS / "users-report.png"))
+    screenshot(page, "users-report.png", full_page=False)
     page.set_viewport_size({"width": 1400, "height": 1000})
     page.fill("#id_q", "grace")
     page.wait_for_url(re.compile(r".*\?q=grace.*"))
@@ -151,4 +148,4 @@ def test_admin_walk_through(browser_page, live_server, demo_site):
     assert "by Ada Admin" in row.inner_text()
     assert api.active_sessions(alice).count() == active_before - 1
     page.set_viewport_size({"width": 1400, "height": 1400})
-    page.screenshot(path=str(SCREENSHOTS / "user-sessions.png"))
+    screenshot(page, "user-sessions.png", full_page=False)

@@ -1,8 +1,6 @@
 """A real browser walks through Revoke All: confirmation page, press, and the panel
 updating from queued to finished without a page reload."""
 
-import os
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -17,20 +15,12 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
 ]
 
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 CONFIRM = "/admin/2fa-sessions/maintenance/{}/"
 STATUS = "/admin/2fa-sessions/maintenance/status/"
 
 
-def screenshot(page, name):
-    # Screenshots for the docs, refreshed when W2FA_SCREENSHOTS=1.
-    if os.environ.get("W2FA_SCREENSHOTS"):
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
-
-
 def test_revoke_all_walkthrough_in_a_real_browser(
-    browser_page, live_server, make_user, browser_client
+    browser_page, live_server, make_user, browser_client, screenshot
 ):
     admin = make_user("root", superuser=True)
     alice = make_user("alice")
