@@ -48,7 +48,10 @@ def manager(make_user, browser_client):
 @pytest.mark.parametrize("action", ["cleanup", "revoke_all", "delete_all", "reset_all_2fa"])
 def test_without_permission_every_action_is_refused(editor, action):
     _user, client = editor
-    assert client.get(CONFIRM.format(action)).status_code == 403
+    refused = client.get(CONFIRM.format(action))
+    assert refused.status_code == 403
+    # The plugin's own refusal page, in the admin's look, saying what to ask for.
+    assert "wagtail_2fa_sessions/403.html" in [t.name for t in refused.templates]
     assert client.post(CONFIRM.format(action)).status_code == 403
     assert not MaintenanceRun.objects.exists()
 

@@ -11,7 +11,6 @@ Contract used by the dashboard:
 """
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
@@ -19,7 +18,6 @@ from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.defaults import permission_denied
 from django.views.generic import TemplateView, View
 from wagtail.admin.ui.components import Component
 from wagtail.admin.utils import get_valid_next_url_from_request
@@ -27,6 +25,7 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
 from .. import api, jobs
 from ..models import MaintenanceRun
+from ..permissions import forbidden
 from ..tracking import session_record_id
 
 Action = MaintenanceRun.Action
@@ -72,12 +71,6 @@ COUNT_LABELS = {
 
 def has_permission(user, codename):
     return user.has_perm(f"wagtail_2fa_sessions.{codename}")
-
-
-def forbidden(request):
-    # A plain 403 rather than raising PermissionDenied, which Wagtail's admin turns into
-    # a redirect to the dashboard: scripts and the status poller need the real status.
-    return permission_denied(request, PermissionDenied())
 
 
 def can_view_status(user):
