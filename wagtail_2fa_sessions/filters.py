@@ -32,6 +32,11 @@ def role_choices():
     return choices
 
 
+# What the 2FA users report searches, and what "select all" of a bulk action on it or
+# on Wagtail's Users listing matches the search text against.
+USER_SEARCH_FIELDS = ("username", "first_name", "last_name", "email")
+
+
 class TwoFactorUserFilterSet(WagtailFilterSet):
     two_factor = django_filters.ChoiceFilter(
         label=_("2FA type"), choices=method_choices, method="filter_two_factor"

@@ -15,12 +15,10 @@ from django.utils.translation import ngettext
 from wagtail.admin.views.bulk_action import BulkAction
 
 from .. import api, permissions
-from ..filters import TwoFactorUserFilterSet
+from ..filters import USER_SEARCH_FIELDS, TwoFactorUserFilterSet
 from ..tracking import session_record_id
 
 User = get_user_model()
-
-SEARCH_FIELDS = ("username", "first_name", "last_name", "email")
 
 
 class TwoFactorUserBulkAction(permissions.PermissionRequiredMixin, BulkAction):
@@ -34,7 +32,7 @@ class TwoFactorUserBulkAction(permissions.PermissionRequiredMixin, BulkAction):
         if query:
             fields = {field.name for field in self.model._meta.get_fields()}
             condition = Q()
-            for field in fields.intersection(SEARCH_FIELDS):
+            for field in fields.intersection(USER_SEARCH_FIELDS):
                 condition |= Q(**{f"{field}__icontains": query})
             users = users.filter(condition)
         next_path = urlsplit(self.next_url).path

@@ -23,7 +23,7 @@ from wagtail.admin.views import generic
 from wagtail.admin.widgets.button import Button
 
 from .. import permissions, reports
-from ..filters import TwoFactorUserFilterSet
+from ..filters import USER_SEARCH_FIELDS, TwoFactorUserFilterSet
 
 User = get_user_model()
 
@@ -70,7 +70,7 @@ class UsersReportView(permissions.PermissionRequiredMixin, generic.IndexView):
     page_title = _("2FA users")
     header_icon = "key"
     filterset_class = TwoFactorUserFilterSet
-    search_fields = ["username", "first_name", "last_name", "email"]
+    search_fields = list(USER_SEARCH_FIELDS)
     search_backend_name = None  # plain icontains on the user table, whatever the search backend
     default_ordering = "name"
     paginate_by = 50
