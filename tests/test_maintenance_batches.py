@@ -2,6 +2,7 @@
 
 import threading
 import unittest.mock
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -115,6 +116,20 @@ def _interleaved(user, count, *, long_ago, later):
         )
         for i in range(count)
     )
+
+
+@contextmanager
+def store_sweep_threads():
+    """The threads the session store's sweep runs in, one entry per sweep."""
+    threads = []
+    real_clear_expired = stores.clear_expired
+
+    def clear_expired():
+        threads.append(threading.get_ident())
+        real_clear_expired()
+
+    with unittest.mock.patch.object(stores, "clear_expired", clear_expired):
+        yield threads
 
 
 class DeleteLog:
@@ -323,19 +338,9 @@ def test_with_autocommit_off_batches_leave_the_callers_transaction_alone(setting
     with connection.cursor() as cursor:  # the page walk
         for model in (SessionRecord, Session):
             cursor.execute(f"ANALYZE {model._meta.db_table}")
-    threads = []
-    real_clear_expired = stores.clear_expired
-
-    def clear_expired():
-        threads.append(threading.get_ident())
-        real_clear_expired()
-
     transaction.set_autocommit(False)
     try:
-        with (
-            unittest.mock.patch.object(stores, "clear_expired", clear_expired),
-            CaptureQueriesContext(connection) as queries,
-        ):
+        with store_sweep_threads() as threads, CaptureQueriesContext(connection) as queries:
             result = api.cleanup_expired()
         remaining = Session.objects.count()
         with connection.cursor() as cursor:
@@ -372,18 +377,11 @@ def test_on_postgresql_the_store_sweep_overlaps_on_a_second_connection(settings,
     if connection.vendor != "postgresql":
         pytest.skip("the overlapping sweep is PostgreSQL only (SQLite has one writer)")
     settings.SESSION_ENGINE = DB_ENGINE
-    threads = set()
-    real_clear_expired = stores.clear_expired
-
-    def clear_expired():
-        threads.add(threading.get_ident())
-        real_clear_expired()
-
     long_ago = timezone.now() - timedelta(days=40)
     later = timezone.now() + timedelta(days=1)
     _interleaved(make_user("alice"), 40, long_ago=long_ago, later=later)
     settings.WAGTAIL_2FA_SESSIONS_BATCH_SIZE = 7
-    with unittest.mock.patch.object(stores, "clear_expired", clear_expired):
+    with store_sweep_threads() as threads:
         assert api.cleanup_expired() == 20
     assert threads and threading.get_ident() not in threads
     assert Session.objects.count() == 20 and SessionRecord.objects.count() == 20
